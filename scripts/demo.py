@@ -1,0 +1,131 @@
+"""`make demo`: from nothing to a running Rapport and a readable summary, then stop.
+
+Uses its own RAPPORT_HOME (.rapport/demo), rebuilt on every run, so it never touches a
+store you keep elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from rich.console import Console
+from rich.table import Table
+
+from rapport.v1 import candidates_pb2 as pb
+from rapport.v1 import candidates_pb2_grpc as pb_grpc
+from rapport.v1 import common_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = ROOT / ".rapport" / "demo"
+RAPPORT = str(Path(sys.executable).with_name("rapport"))
+console = Console()
+
+
+def run(*args: str, env: dict) -> None:
+    console.print(f"[bold]$ rapport {' '.join(args)}[/bold]")
+    subprocess.run([RAPPORT, *args], env=env, check=True)
+
+
+def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+    console.print("[bold]$ rapport serve --port 0[/bold]")
+    proc = subprocess.Popen(
+        [RAPPORT, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise SystemExit(f"server did not start: {line!r}")
+    port = line.rsplit(":", 1)[1].strip()
+    address = f"127.0.0.1:{port}"
+    with grpc.insecure_channel(address) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        for _ in range(100):
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                    break
+            except grpc.RpcError:
+                time.sleep(0.1)
+    console.print(f"server up on {address}")
+    return proc, address
+
+
+def summary(address: str) -> None:
+    with grpc.insecure_channel(address) as ch:
+        stub = pb_grpc.CandidateServiceStub(ch)
+        people, token = [], ""
+        while True:
+            page = stub.ListCandidates(
+                pb.ListCandidatesRequest(page_size=1000, page_token=token), timeout=30
+            )
+            people += page.candidates
+            token = page.page.next_page_token
+            if not token:
+                break
+        for title, key in (
+            ("candidates by source", lambda c: c.source),
+            ("candidates by country", lambda c: c.location.country),
+        ):
+            counts = Counter(key(c) for c in people)
+            table = Table(title=title)
+            table.add_column(title.split()[-1])
+            table.add_column("candidates", justify="right")
+            table.add_column("share", justify="right")
+            for name, n in counts.most_common(10):
+                table.add_row(name or "-", f"{n:,}", f"{n / len(people):.1%}")
+            console.print(table)
+
+        rule = common_pb2.Rule(
+            conditions=[
+                common_pb2.Condition(field="skill", op="in", values=["python"]),
+                common_pb2.Condition(field="seniority", op="gte", values=["senior"]),
+                common_pb2.Condition(field="last_contacted_days", op="not_within", values=["90"]),
+            ]
+        )
+        segment = stub.CreateSegment(
+            pb.CreateSegmentRequest(
+                segment=pb.Segment(name="Senior Python, not contacted in 90 days", rule=rule)
+            ),
+            timeout=10,
+        )
+        preview = stub.PreviewSegment(
+            pb.PreviewSegmentRequest(segment_id=segment.id, page_size=10), timeout=10
+        )
+        table = Table(title=f"segment '{segment.name}': {preview.count:,} candidates (first 10)")
+        for col in ("name", "headline", "location", "skills"):
+            table.add_column(col, overflow="fold")
+        for c in preview.candidates:
+            table.add_row(
+                f"{c.first_name} {c.last_name}",
+                c.headline,
+                f"{c.location.city}, {c.location.country}",
+                ", ".join(s.skill_id for s in c.skills[:5]),
+            )
+        console.print(table)
+
+
+def main() -> None:
+    shutil.rmtree(HOME, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env |= {"RAPPORT_HOME": str(HOME), "HF_HUB_OFFLINE": "1", "RAPPORT_LOG_LEVEL": "WARNING"}
+    run("db", "upgrade", env=env)
+    run("seed", "--candidates", "5000", "--seed", "7", env=env)
+    proc, address = start_server(env)
+    try:
+        summary(address)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+        console.print(f"server stopped (exit {code}); the demo store is in {HOME}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""`rapport`: local admin verbs (serve, db, seed) and a thin gRPC client (DESIGN §10)."""
+
+from __future__ import annotations
+
+import typer
+
+from rapport.cli import admin, candidates
+from rapport.cli.client import ClientOptions
+from rapport.core.config import Settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Rapport: candidate relationship management over gRPC.",
+)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    server: str = typer.Option(
+        None, "--server", envvar="RAPPORT_SERVER", help="HOST:PORT of the Rapport gRPC API."
+    ),
+    api_key: str = typer.Option(
+        None,
+        "--api-key",
+        envvar="RAPPORT_API_KEY",
+        help="API key sent as 'authorization: Bearer ...'.",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+) -> None:
+    settings = Settings()
+    ctx.obj = ClientOptions(
+        server=server or settings.server, api_key=api_key or settings.api_key, json=json_out
+    )
+
+
+admin.register(app)
+app.add_typer(candidates.candidates_app, name="candidates")
+app.add_typer(candidates.pools_app, name="pools")
+app.add_typer(candidates.segments_app, name="segments")
+app.command("watch")(candidates.watch)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Domain, configuration and store. Imports neither grpc nor ML libraries."""

@@ -1,0 +1,66 @@
+"""Settings, read once from RAPPORT_* environment variables (the only place env is read)."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "RAPPORT_"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a Rapport process.
+
+    Unknown keyword arguments and unknown RAPPORT_* variables are rejected, so a typo in a
+    deployment fails loudly instead of silently using a default.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    home: Path = Path(".rapport")
+    database_url: str = ""  # default: sqlite under home
+    mlflow_uri: str = ""  # default: sqlite under home (used by later services)
+    server: str = "127.0.0.1:50051"
+    api_key: str = ""
+    port: int = 50051
+    host: str = "[::]"
+    services: str = "all"
+    max_workers: int = 16
+    shutdown_grace_s: float = 10.0
+    default_deadline_s: float = 30.0
+    log_level: str = "INFO"
+    log_json: bool = False
+    eval_data: str = ""
+    # Import and store limits.
+    import_batch_size: int = 1000
+    max_text_field_chars: int = 20_000
+    max_short_field_chars: int = 300
+    max_import_record_bytes: int = 1_000_000
+
+    @model_validator(mode="after")
+    def _reject_unknown_env(self) -> Settings:
+        known = {ENV_PREFIX + name.upper() for name in type(self).model_fields}
+        unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+        if unknown:
+            raise ValueError(f"unknown settings in the environment: {', '.join(unknown)}")
+        return self
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'rapport.db').resolve()}"
+
+    @cached_property
+    def effective_mlflow_uri(self) -> str:
+        if self.mlflow_uri:
+            return self.mlflow_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,611 @@
+"""Candidates and their identities and skills: reads, writes and the bulk upsert that
+imports use. Every write bumps the version, appends to the change feed and the audit log
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from rapport.core.domain import (
+    Candidate,
+    CandidateDraft,
+    ConsentState,
+    IdentityKind,
+    Page,
+    Rule,
+    Seniority,
+    SkillClaim,
+)
+from rapport.core.errors import AlreadyExists, NotFound, StaleVersion, ValidationFailed, Violation
+from rapport.core.store import audit, bulk, feed, paging
+from rapport.core.store.db import Database
+from rapport.core.store.rules import compile_rule
+from rapport.core.store.schema import CandidateRow, CandidateSkillRow, IdentityRow, SkillRow
+
+ACTIVE = "active"
+MERGED = "merged"
+
+
+# ---------------------------------------------------------------- row <-> domain
+
+
+def row_values(draft: CandidateDraft, content_hash: str = "") -> dict:
+    """Column values for a draft (identities and skills live in their own tables)."""
+    return {
+        "external_id": draft.external_id,
+        "first_name": draft.first_name,
+        "last_name": draft.last_name,
+        "headline": draft.headline,
+        "summary": draft.summary,
+        "current_company": draft.current_company,
+        "seniority": str(draft.seniority),
+        "city": draft.city,
+        "country": draft.country,
+        "timezone": draft.timezone,
+        "languages": list(draft.languages),
+        "emails": list(draft.emails),
+        "phones": list(draft.phones),
+        "profile_urls": list(draft.profile_urls),
+        "source": draft.source,
+        "tags": list(draft.tags),
+        "content_hash": content_hash or draft.content_hash(),
+    }
+
+
+def _to_domain(row, skills: Sequence[SkillClaim], merged_into: str) -> Candidate:
+    return Candidate(
+        id=row.id,
+        pk=row.pk,
+        external_id=row.external_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        emails=list(row.emails),
+        phones=list(row.phones),
+        profile_urls=list(row.profile_urls),
+        headline=row.headline,
+        summary=row.summary,
+        current_company=row.current_company,
+        seniority=Seniority(row.seniority),
+        city=row.city,
+        country=row.country,
+        timezone=row.timezone,
+        languages=list(row.languages),
+        skills=list(skills),
+        source=row.source,
+        tags=list(row.tags),
+        version=row.version,
+        consent_state=ConsentState(row.consent_state),
+        engagement_band=row.engagement_band,
+        merged_into=merged_into,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+CANDIDATES = CandidateRow.__table__
+CANDIDATE_SKILLS = CandidateSkillRow.__table__
+IDENTITIES = IdentityRow.__table__
+_SKILL_COLUMNS = (
+    CANDIDATE_SKILLS.c.candidate_pk,
+    CANDIDATE_SKILLS.c.skill_id,
+    SkillRow.label,
+    CANDIDATE_SKILLS.c.level,
+    CANDIDATE_SKILLS.c.years,
+    CANDIDATE_SKILLS.c.source,
+    CANDIDATE_SKILLS.c.evidence,
+)
+
+
+def load_many(session: Session, pks: Sequence[int]) -> list[Candidate]:
+    """Candidates for `pks`, in that order, with skills; missing pks are skipped.
+
+    Core selects, not ORM entities: this is the read path of every page and import batch.
+    """
+    if not pks:
+        return []
+    rows = {r.pk: r for r in session.execute(select(CANDIDATES).where(CANDIDATES.c.pk.in_(pks)))}
+    skills: dict[int, list[SkillClaim]] = {}
+    for pk, *claim in session.execute(
+        select(*_SKILL_COLUMNS)
+        .join(SkillRow, SkillRow.id == CANDIDATE_SKILLS.c.skill_id)
+        .where(CANDIDATE_SKILLS.c.candidate_pk.in_(pks))
+        .order_by(CANDIDATE_SKILLS.c.candidate_pk, CANDIDATE_SKILLS.c.position)
+    ):
+        skills.setdefault(pk, []).append(SkillClaim(*claim))
+    survivor_pks = {r.merged_into_pk for r in rows.values() if r.merged_into_pk}
+    survivor_ids = (
+        dict(
+            session.execute(
+                select(CANDIDATES.c.pk, CANDIDATES.c.id).where(CANDIDATES.c.pk.in_(survivor_pks))
+            ).all()
+        )
+        if survivor_pks
+        else {}
+    )
+    return [
+        _to_domain(rows[pk], skills.get(pk, ()), survivor_ids.get(rows[pk].merged_into_pk, ""))
+        for pk in pks
+        if pk in rows
+    ]
+
+
+def pk_for(session: Session, candidate_id: str, *, lock: bool = False) -> int:
+    """The integer key of a candidate id, or NotFound (ids that are not UUIDs included)."""
+    try:
+        uuid.UUID(candidate_id)
+    except (ValueError, AttributeError, TypeError):
+        raise NotFound("candidate", candidate_id) from None
+    stmt = select(CandidateRow.pk).where(CandidateRow.id == candidate_id)
+    if lock and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    pk = session.execute(stmt).scalar_one_or_none()
+    if pk is None:
+        raise NotFound("candidate", candidate_id)
+    return pk
+
+
+def get(session: Session, candidate_id: str) -> Candidate:
+    return load_many(session, [pk_for(session, candidate_id)])[0]
+
+
+# ---------------------------------------------------------------- writing helpers
+
+
+def _dialect_insert(session: Session, table):
+    name = session.bind.dialect.name
+    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
+
+
+def ensure_skills(session: Session, claims: Iterable[SkillClaim]) -> None:
+    """Add unseen canonical skills to the catalogue (idempotent under concurrency)."""
+    labels = {c.skill_id: c.label for c in claims}
+    if not labels:
+        return
+    known = set(session.execute(select(SkillRow.id).where(SkillRow.id.in_(labels))).scalars())
+    missing = [{"id": k, "label": v} for k, v in labels.items() if k not in known]
+    if missing:
+        session.execute(_dialect_insert(session, SkillRow).on_conflict_do_nothing(), missing)
+
+
+def _skill_rows(pk: int, claims: Sequence[SkillClaim]) -> list[dict]:
+    return [
+        {
+            "candidate_pk": pk,
+            "skill_id": c.skill_id,
+            "position": i,
+            "level": c.level,
+            "years": c.years,
+            "source": c.source,
+            "evidence": c.evidence,
+        }
+        for i, c in enumerate(claims)
+    ]
+
+
+def identity_owners(
+    session: Session, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Which candidate pk holds each (kind, value) identity, for those that are held."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    values = {v for _, v in pairs}
+    found: dict[tuple[str, str], int] = {}
+    rows = session.execute(
+        select(IdentityRow.kind, IdentityRow.value, IdentityRow.candidate_pk).where(
+            IdentityRow.value.in_(values)
+        )
+    )
+    for kind, value, pk in rows:
+        if (kind, value) in pairs:
+            found[(kind, value)] = pk
+    return found
+
+
+def _field_for(kind: str, draft: CandidateDraft, value: str) -> str:
+    lists = {"email": draft.emails, "phone": draft.phones, "profile_url": draft.profile_urls}
+    if kind == IdentityKind.EXTERNAL_ID:
+        return "external_id"
+    name = kind + "s"
+    return f"{name}[{lists[kind].index(value)}]"
+
+
+def check_identities_free(session: Session, draft: CandidateDraft, owner_pk: int | None) -> None:
+    """AlreadyExists when an identity of the draft belongs to another candidate."""
+    owners = identity_owners(session, [(str(k), v) for k, v in draft.identities()])
+    taken = [(kv, pk) for kv, pk in owners.items() if pk != owner_pk]
+    if taken:
+        ids = dict(
+            session.execute(
+                select(CandidateRow.pk, CandidateRow.id).where(
+                    CandidateRow.pk.in_([pk for _, pk in taken])
+                )
+            ).all()
+        )
+        (kind, value), pk = taken[0]
+        field = _field_for(kind, draft, value)
+        raise AlreadyExists(f"{field}: {kind} {value!r} already belongs to candidate {ids[pk]}")
+
+
+def sync_identities(
+    session: Session, pk: int, draft: CandidateDraft, previous_external_id: str = ""
+) -> None:
+    """Make the identities table hold the draft's identities for this candidate.
+
+    External ids other than the record's own (gained by merging in another record) stay,
+    so re-imports from either source system still find the survivor.
+    """
+    wanted = {(str(k), v) for k, v in draft.identities()}
+    have = set(
+        session.execute(
+            select(IdentityRow.kind, IdentityRow.value).where(IdentityRow.candidate_pk == pk)
+        )
+    )
+    stale = {
+        (k, v)
+        for k, v in have - wanted
+        if k != IdentityKind.EXTERNAL_ID or v == previous_external_id
+    }
+    for kind, value in stale:
+        session.execute(
+            delete(IdentityRow).where(
+                IdentityRow.candidate_pk == pk, IdentityRow.kind == kind, IdentityRow.value == value
+            )
+        )
+    new = [{"candidate_pk": pk, "kind": k, "value": v} for k, v in wanted - have]
+    if new:
+        session.execute(insert(IDENTITIES), new)
+
+
+def replace_skills(session: Session, pk: int, claims: Sequence[SkillClaim]) -> None:
+    session.execute(delete(CandidateSkillRow).where(CandidateSkillRow.candidate_pk == pk))
+    if claims:
+        ensure_skills(session, claims)
+        session.execute(insert(CANDIDATE_SKILLS), _skill_rows(pk, claims))
+
+
+# ---------------------------------------------------------------- single-record writes
+
+
+def create(
+    session: Session,
+    draft: CandidateDraft,
+    *,
+    created_at: datetime | None = None,
+    candidate_id: str | None = None,
+) -> Candidate:
+    check_identities_free(session, draft, None)
+    now = datetime.now(UTC)
+    values = row_values(draft) | {
+        "id": candidate_id or str(uuid.uuid4()),
+        "version": 1,
+        "status": ACTIVE,
+        "consent_state": ConsentState.UNKNOWN.value,
+        "engagement_band": "",
+        "created_at": created_at or now,
+        "updated_at": now,
+    }
+    pk = session.execute(insert(CANDIDATES).returning(CANDIDATES.c.pk), values).scalar_one()
+    sync_identities(session, pk, draft)
+    replace_skills(session, pk, draft.skills)
+    feed.append(session, [(values["id"], "created")])
+    audit.record(session, "candidate.create", [values["id"]])
+    return load_many(session, [pk])[0]
+
+
+def update(
+    session: Session, candidate_id: str, draft: CandidateDraft, expected_version: int = 0
+) -> Candidate:
+    """Replace the writable fields; ABORTED (StaleVersion) if someone wrote in between."""
+    pk = pk_for(session, candidate_id, lock=True)
+    row = session.get(CandidateRow, pk)
+    if row.status != ACTIVE:
+        raise ValidationFailed(
+            Violation(
+                "candidate.id", "candidate was merged into another; update the surviving record"
+            )
+        )
+    if expected_version and row.version != expected_version:
+        raise StaleVersion("candidate", candidate_id, expected_version, row.version)
+    values = row_values(draft)
+    if values["content_hash"] == row.content_hash:
+        return load_many(session, [pk])[0]
+    check_identities_free(session, draft, pk)
+    result = session.execute(
+        sql_update(CandidateRow)
+        .where(CandidateRow.pk == pk, CandidateRow.version == row.version)
+        .values(**values, version=row.version + 1, updated_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # a concurrent writer won between our read and write
+        current = session.execute(
+            select(CandidateRow.version).where(CandidateRow.pk == pk)
+        ).scalar_one()
+        raise StaleVersion("candidate", candidate_id, row.version, current)
+    sync_identities(session, pk, draft, previous_external_id=row.external_id)
+    replace_skills(session, pk, draft.skills)
+    feed.append(session, [(candidate_id, "updated")])
+    changed = sorted(
+        k for k, v in values.items() if getattr(row, k, v) != v and k != "content_hash"
+    )
+    audit.record(session, "candidate.update", [candidate_id], details={"fields": changed})
+    session.expire(row)
+    return load_many(session, [pk])[0]
+
+
+# ---------------------------------------------------------------- listing
+
+
+def list_page(
+    session: Session,
+    rule: Rule,
+    size: int,
+    token: str,
+    *,
+    now: datetime | None = None,
+    count: bool = False,
+) -> Page:
+    """Active candidates matching `rule`, in creation order, one keyset page at a time."""
+    from sqlalchemy import func
+
+    size = paging.page_size(size)
+    after = paging.decode(token)
+    where = [CandidateRow.status == ACTIVE, *compile_rule(rule, now or datetime.now(UTC))]
+    pks = list(
+        session.execute(
+            select(CandidateRow.pk)
+            .where(*where, CandidateRow.pk > after)
+            .order_by(CandidateRow.pk)
+            .limit(size + 1)
+        ).scalars()
+    )
+    more = len(pks) > size
+    pks = pks[:size]
+    total = -1
+    if count:
+        total = session.execute(
+            select(func.count()).select_from(CandidateRow).where(*where)
+        ).scalar_one()
+    return Page(load_many(session, pks), paging.encode(pks[-1]) if more else "", total)
+
+
+# ---------------------------------------------------------------- bulk upsert (imports)
+
+
+class Outcome:
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass
+class UpsertResult:
+    outcome: str
+    candidate_id: str = ""
+    candidate_pk: int = 0
+    errors: list[Violation] = field(default_factory=list)
+
+
+def merge_into(existing: CandidateDraft, incoming: CandidateDraft) -> CandidateDraft:
+    """An import never erases: non-empty incoming scalars win, lists are unioned in order,
+    skills are unioned by id with the incoming level/years/evidence winning."""
+    out = CandidateDraft()
+    for name in CandidateDraft.__dataclass_fields__:
+        old, new = getattr(existing, name), getattr(incoming, name)
+        if name == "skills":
+            by_id = {s.skill_id: s for s in old}
+            by_id.update({s.skill_id: s for s in new})
+            value = list(by_id.values())
+        elif isinstance(old, list):
+            value = list(dict.fromkeys([*old, *new]))
+        else:
+            value = new if new else old
+        setattr(out, name, value)
+    return out
+
+
+def upsert_batch(
+    session: Session,
+    drafts: Sequence[CandidateDraft],
+    created_at: Sequence[datetime | None] | None = None,
+) -> list[UpsertResult]:
+    """Idempotent bulk upsert keyed on external id, then emails, phones and profile URLs.
+
+    Records that resolve to the same person within the batch are folded together. An
+    unchanged record costs one indexed read and no write. Raises IntegrityError only on a
+    race with a concurrent writer; the caller retries.
+    """
+    now = datetime.now(UTC)
+    created_at = created_at or [None] * len(drafts)
+    pairs = {(str(k), v) for d in drafts for k, v in d.identities()}
+    owners = identity_owners(session, pairs)
+    existing = {c.pk: c for c in load_many(session, sorted(set(owners.values())))}
+    existing_drafts = {pk: c.draft() for pk, c in existing.items()}
+    stored_hash = (
+        dict(
+            session.execute(
+                select(CANDIDATES.c.pk, CANDIDATES.c.content_hash).where(
+                    CANDIDATES.c.pk.in_(existing)
+                )
+            ).all()
+        )
+        if existing
+        else {}
+    )
+    hashes: dict[int, str] = dict(stored_hash)
+
+    def hash_of(pk: int) -> str:
+        if pk not in hashes:
+            hashes[pk] = (pending_new[pk] if pk < 0 else existing_drafts[pk]).content_hash()
+        return hashes[pk]
+
+    results: list[UpsertResult] = []
+    pending_new: dict[int, CandidateDraft] = {}  # negative temp keys for new records
+    pending_created: dict[int, datetime | None] = {}
+    target_of: list[int | None] = []
+    for i, draft in enumerate(drafts):
+        keys = [(str(k), v) for k, v in draft.identities()]
+        # external id is the strongest key; then the first identity that is known
+        ordered = sorted(keys, key=lambda kv: kv[0] != IdentityKind.EXTERNAL_ID)
+        hits = [owners[kv] for kv in ordered if kv in owners]
+        distinct = list(dict.fromkeys(hits))
+        if len(distinct) > 1:
+            other = [existing[p].id if p > 0 else "(earlier record in this file)" for p in distinct]
+            results.append(
+                UpsertResult(
+                    Outcome.FAILED,
+                    errors=[
+                        Violation(
+                            "record",
+                            f"identities belong to different candidates: {', '.join(other)}",
+                        )
+                    ],
+                )
+            )
+            target_of.append(None)
+            continue
+        if distinct:
+            pk = distinct[0]
+            current = pending_new[pk] if pk < 0 else existing_drafts[pk]
+            before = hash_of(pk)
+            merged = merge_into(current, draft)
+            if pk < 0:
+                pending_new[pk] = merged
+            else:
+                existing_drafts[pk] = merged
+            merged_hash = merged.content_hash()
+            step = Outcome.UPDATED if merged_hash != before else Outcome.UNCHANGED
+            hashes[pk] = merged_hash
+        else:
+            pk = -(len(pending_new) + 1)
+            pending_new[pk] = draft
+            pending_created[pk] = created_at[i]
+            step = Outcome.CREATED
+        for kv in keys:
+            owners[kv] = pk
+        target_of.append(pk)
+        results.append(UpsertResult(step))
+
+    # inserts
+    new_ids = {tmp: str(uuid.uuid4()) for tmp in pending_new}
+    real_pk: dict[int, int] = {}
+    if pending_new:
+        tmps = list(pending_new)
+        rows = [
+            row_values(pending_new[t], hash_of(t))
+            | {
+                "id": new_ids[t],
+                "version": 1,
+                "status": ACTIVE,
+                "consent_state": ConsentState.UNKNOWN.value,
+                "engagement_band": "",
+                "created_at": pending_created[t] or now,
+                "updated_at": now,
+            }
+            for t in tmps
+        ]
+        bulk.insert_rows(session, CANDIDATES, rows)
+        pk_of_id = dict(
+            session.execute(
+                select(CANDIDATES.c.id, CANDIDATES.c.pk).where(
+                    CANDIDATES.c.id.in_([new_ids[t] for t in tmps])
+                )
+            ).all()
+        )
+        returned = [pk_of_id[new_ids[t]] for t in tmps]
+        real_pk = dict(zip(tmps, returned, strict=True))
+
+    # updates: only where the merged content differs from what is stored
+    changed = [pk for pk in existing_drafts if hashes[pk] != stored_hash[pk]]
+    for pk in changed:
+        c = existing[pk]
+        res = session.execute(
+            sql_update(CANDIDATES)
+            .where(CANDIDATES.c.pk == pk, CANDIDATES.c.version == c.version)
+            .values(
+                **row_values(existing_drafts[pk], hashes[pk]), version=c.version + 1, updated_at=now
+            )
+        )
+        if res.rowcount != 1:
+            raise StaleVersion("candidate", c.id, c.version, -1)
+
+    final: dict[int, CandidateDraft] = {real_pk[t]: d for t, d in pending_new.items()}
+    final.update({pk: existing_drafts[pk] for pk in changed})
+    if final:
+        all_claims = [s for d in final.values() for s in d.skills]
+        ensure_skills(session, all_claims)
+        if changed:
+            session.execute(
+                delete(CandidateSkillRow).where(CandidateSkillRow.candidate_pk.in_(changed))
+            )
+        skill_rows = [r for pk, d in final.items() for r in _skill_rows(pk, d.skills)]
+        bulk.insert_rows(session, CANDIDATE_SKILLS, skill_rows)
+        held = {
+            kv
+            for kv, owner in identity_owners(
+                session, [(str(k), v) for pk in changed for k, v in final[pk].identities()]
+            ).items()
+        }
+        id_rows = [
+            {"candidate_pk": pk, "kind": str(k), "value": v}
+            for pk, d in final.items()
+            for k, v in d.identities()
+            if (str(k), v) not in held
+        ]
+        bulk.insert_rows(session, IDENTITIES, id_rows)
+
+    id_of = {pk: c.id for pk, c in existing.items()} | {real_pk[t]: new_ids[t] for t in new_ids}
+    for res, tmp in zip(results, target_of, strict=True):
+        if tmp is None:
+            continue
+        pk = real_pk.get(tmp, tmp)
+        res.candidate_id, res.candidate_pk = id_of[pk], pk
+        if tmp > 0 and pk not in changed:  # later records in the batch undid the change
+            res.outcome = Outcome.UNCHANGED
+    created_ids = [new_ids[t] for t in pending_new]
+    updated_ids = [existing[pk].id for pk in changed]
+    feed.append(
+        session,
+        [(i, "created") for i in created_ids] + [(i, "updated") for i in updated_ids],
+        at=now,
+    )
+    if created_ids:
+        audit.record(session, "candidate.import.create", created_ids)
+    if updated_ids:
+        audit.record(session, "candidate.import.update", updated_ids)
+    return results
+
+
+class CandidateStore:
+    """Transaction-per-call facade over the functions above, for use cases and tools."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, draft: CandidateDraft) -> Candidate:
+        with self.db.transaction() as s:
+            return create(s, draft)
+
+    def get(self, candidate_id: str) -> Candidate:
+        with self.db.read() as s:
+            return get(s, candidate_id)
+
+    def update(
+        self, candidate_id: str, draft: CandidateDraft, expected_version: int = 0
+    ) -> Candidate:
+        with self.db.transaction() as s:
+            return update(s, candidate_id, draft, expected_version)
+
+    def list(self, rule: Rule, size: int = 0, token: str = "", *, count: bool = False) -> Page:
+        with self.db.read() as s:
+            return list_page(s, rule, size, token, count=count)

@@ -1,0 +1,37 @@
+"""The change feed: appended in the writer's transaction, read by index maintainers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rapport.core.domain import ChangeEvent
+from rapport.core.store import bulk
+from rapport.core.store.schema import ChangeFeedRow
+
+
+def append(
+    session: Session, changes: Iterable[tuple[str, str]], at: datetime | None = None
+) -> None:
+    """Record (candidate id, op) pairs as part of the caller's transaction."""
+    at = at or datetime.now(UTC)
+    rows = [{"candidate_id": cid, "op": op, "at": at} for cid, op in changes]
+    if rows:
+        bulk.insert_rows(session, ChangeFeedRow.__table__, rows)
+
+
+def read_since(session: Session, since_seq: int, limit: int = 1000) -> list[ChangeEvent]:
+    rows = session.execute(
+        select(ChangeFeedRow)
+        .where(ChangeFeedRow.seq > since_seq)
+        .order_by(ChangeFeedRow.seq)
+        .limit(limit)
+    ).scalars()
+    return [ChangeEvent(r.seq, r.candidate_id, r.op, r.at) for r in rows]
+
+
+def last_seq(session: Session) -> int:
+    return session.execute(select(func.coalesce(func.max(ChangeFeedRow.seq), 0))).scalar_one()

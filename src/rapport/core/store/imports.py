@@ -1,0 +1,79 @@
+"""Bookkeeping of imports: fingerprints of applied records and the log of import runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rapport.core import context
+from rapport.core.store import bulk
+from rapport.core.store.candidates import ACTIVE, CANDIDATES
+from rapport.core.store.schema import ImportFingerprintRow, ImportRunRow
+
+FINGERPRINTS = ImportFingerprintRow.__table__
+
+
+def fingerprint(options_key: str, fields: Mapping) -> str:
+    """Digest of one raw record and the import options that shape its meaning."""
+    raw = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(f"{options_key}\x1e{raw}".encode(), digest_size=16).hexdigest()
+
+
+def known(session: Session, fingerprints: Iterable[str]) -> dict[str, str]:
+    """fingerprint -> candidate id, for records already applied to an active candidate."""
+    fps = list(set(fingerprints))
+    if not fps:
+        return {}
+    rows = session.execute(
+        select(FINGERPRINTS.c.fingerprint, CANDIDATES.c.id)
+        .join(CANDIDATES, CANDIDATES.c.pk == FINGERPRINTS.c.candidate_pk)
+        .where(FINGERPRINTS.c.fingerprint.in_(fps), CANDIDATES.c.status == ACTIVE)
+    )
+    return dict(rows.all())
+
+
+def remember(session: Session, applied: Sequence[tuple[str, int]]) -> None:
+    """Record (fingerprint, candidate pk) pairs; a fingerprint seen before is left alone."""
+    unique = {fp: pk for fp, pk in applied}
+    stale = set(
+        session.execute(
+            select(FINGERPRINTS.c.fingerprint).where(FINGERPRINTS.c.fingerprint.in_(unique))
+        ).scalars()
+    )
+    rows = [{"fingerprint": fp, "candidate_pk": pk} for fp, pk in unique.items() if fp not in stale]
+    if stale:  # the candidate it pointed to was merged away: point at the current one
+        for fp in stale:
+            session.execute(
+                FINGERPRINTS.update()
+                .where(FINGERPRINTS.c.fingerprint == fp)
+                .values(candidate_pk=unique[fp])
+            )
+    bulk.insert_rows(session, FINGERPRINTS, rows)
+
+
+def log_run(
+    session: Session,
+    *,
+    file_name: str,
+    fmt: str,
+    started_at: datetime,
+    finished_at: datetime,
+    summary: Mapping,
+) -> None:
+    session.add(
+        ImportRunRow(
+            id=str(uuid.uuid4()),
+            file_name=file_name[:500],
+            format=fmt,
+            actor=context.current().actor,
+            started_at=started_at,
+            finished_at=finished_at,
+            summary=dict(summary),
+        )
+    )

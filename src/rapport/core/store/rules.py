@@ -1,0 +1,166 @@
+"""Segment rules and list filters compiled to SQL, so they are evaluated on read.
+
+A rule is a conjunction of conditions. The vocabulary (field -> allowed ops):
+
+  skill                in | all | not_in      canonical skill ids
+  seniority            in | not_in | gte | lte
+  country, timezone, source, engagement_band   in | not_in
+  language, tag        in | not_in             (language "en" also matches "en-GB")
+  pool                 in | not_in             pool ids
+  last_contacted_days  within | not_within     one integer N (days)
+  reached_final_round  is                      "true" | "false"
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Text, and_, cast, exists, not_, or_, select
+
+from rapport.core.domain import CONTACT_KINDS, FINAL_ROUND_STAGES, Condition, Rule, Seniority
+from rapport.core.errors import ValidationFailed, Violation
+from rapport.core.store.schema import (
+    CandidateRow,
+    CandidateSkillRow,
+    PoolMemberRow,
+    PoolRow,
+    TimelineEventRow,
+)
+
+SET_OPS = ("in", "not_in")
+FIELDS: dict[str, tuple[str, ...]] = {
+    "skill": ("in", "all", "not_in"),
+    "seniority": ("in", "not_in", "gte", "lte"),
+    "country": SET_OPS,
+    "timezone": SET_OPS,
+    "source": SET_OPS,
+    "engagement_band": SET_OPS,
+    "language": SET_OPS,
+    "tag": SET_OPS,
+    "pool": SET_OPS,
+    "last_contacted_days": ("within", "not_within"),
+    "reached_final_round": ("is",),
+}
+MAX_CONDITIONS = 50
+MAX_VALUES = 500
+
+
+def validate_rule(rule: Rule, prefix: str = "rule") -> None:
+    """ValidationFailed listing every malformed condition."""
+    problems: list[Violation] = []
+    if len(rule.conditions) > MAX_CONDITIONS:
+        problems.append(Violation(f"{prefix}.conditions", f"at most {MAX_CONDITIONS} conditions"))
+    for i, c in enumerate(rule.conditions):
+        at = f"{prefix}.conditions[{i}]"
+        if c.field not in FIELDS:
+            problems.append(
+                Violation(
+                    f"{at}.field", f"unknown field {c.field!r}; one of " + ", ".join(sorted(FIELDS))
+                )
+            )
+            continue
+        if c.op not in FIELDS[c.field]:
+            problems.append(Violation(f"{at}.op", f"{c.field} takes {' | '.join(FIELDS[c.field])}"))
+            continue
+        if not c.values or any(not v for v in c.values):
+            problems.append(Violation(f"{at}.values", "needs at least one non-empty value"))
+        elif len(c.values) > MAX_VALUES:
+            problems.append(Violation(f"{at}.values", f"at most {MAX_VALUES} values"))
+        elif c.field == "seniority":
+            bad = [v for v in c.values if v not in {s.value for s in Seniority} - {""}]
+            if bad:
+                problems.append(Violation(f"{at}.values", f"unknown seniority {bad[0]!r}"))
+            elif c.op in ("gte", "lte") and len(c.values) != 1:
+                problems.append(Violation(f"{at}.values", f"{c.op} takes one seniority"))
+        elif c.field == "last_contacted_days":
+            if len(c.values) != 1 or not c.values[0].isdigit():
+                problems.append(Violation(f"{at}.values", "one whole number of days"))
+        elif c.field == "reached_final_round" and c.values not in (("true",), ("false",)):
+            problems.append(Violation(f"{at}.values", 'either "true" or "false"'))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def _json_list_has(column, values: tuple[str, ...], prefix_match: bool) -> ColumnElement:
+    text = cast(column, Text)
+    tests = []
+    for v in values:
+        tests.append(text.like(f'%"{_escape(v)}"%', escape="\\"))
+        if prefix_match:
+            tests.append(text.like(f'%"{_escape(v)}-%', escape="\\"))
+    return or_(*tests)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace('"', '\\"')
+
+
+def _condition(c: Condition, now: datetime) -> ColumnElement:
+    values = tuple(c.values)
+    negate = c.op == "not_in"
+    if c.field == "skill":
+
+        def has(ids):
+            return exists(
+                select(1).where(
+                    CandidateSkillRow.candidate_pk == CandidateRow.pk,
+                    CandidateSkillRow.skill_id.in_(ids),
+                )
+            )
+
+        if c.op == "all":
+            return and_(*(has([v]) for v in values))
+        expr = has(values)
+    elif c.field == "seniority":
+        order = [s.value for s in Seniority if s.value]
+        if c.op in ("gte", "lte"):
+            r = order.index(values[0])
+            values = tuple(order[r:] if c.op == "gte" else order[: r + 1])
+        expr = CandidateRow.seniority.in_(values)
+    elif c.field in ("country", "timezone", "source", "engagement_band"):
+        column = getattr(CandidateRow, c.field)
+        expr = column.in_([v.upper() for v in values] if c.field == "country" else values)
+    elif c.field == "language":
+        expr = _json_list_has(CandidateRow.languages, values, prefix_match=True)
+    elif c.field == "tag":
+        expr = _json_list_has(CandidateRow.tags, values, prefix_match=False)
+    elif c.field == "pool":
+        expr = exists(
+            select(1)
+            .select_from(PoolMemberRow)
+            .join(PoolRow)
+            .where(PoolMemberRow.candidate_pk == CandidateRow.pk, PoolRow.id.in_(values))
+        )
+    elif c.field == "last_contacted_days":
+        since = now - timedelta(days=int(values[0]))
+        expr = exists(
+            select(1).where(
+                TimelineEventRow.candidate_pk == CandidateRow.pk,
+                TimelineEventRow.kind.in_(sorted(CONTACT_KINDS)),
+                TimelineEventRow.occurred_at >= since,
+            )
+        )
+        negate = c.op == "not_within"
+    else:  # reached_final_round
+        stages = sorted(FINAL_ROUND_STAGES)
+        expr = or_(
+            exists(
+                select(1).where(
+                    TimelineEventRow.candidate_pk == CandidateRow.pk,
+                    TimelineEventRow.kind == "stage_changed",
+                    TimelineEventRow.stage.in_(stages),
+                )
+            ),
+            exists(
+                select(1).where(
+                    PoolMemberRow.candidate_pk == CandidateRow.pk, PoolMemberRow.stage.in_(stages)
+                )
+            ),
+        )
+        negate = values == ("false",)
+    return not_(expr) if negate else expr
+
+
+def compile_rule(rule: Rule, now: datetime) -> list[ColumnElement]:
+    validate_rule(rule)
+    return [_condition(c, now) for c in rule.conditions]

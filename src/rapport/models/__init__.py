@@ -1,0 +1,1 @@
+"""Encoders, skill taxonomy, vector index, scoring and model loading. No grpc."""

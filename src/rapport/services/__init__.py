@@ -1,0 +1,1 @@
+"""gRPC services: one package per service; services/common assembles the server."""

@@ -1,0 +1,63 @@
+"""Which services a process runs, wired to the store: `rapport serve` and tests use this."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from rapport.core.config import Settings
+from rapport.core.store.db import Database
+from rapport.services.common.logging_setup import configure_logging
+from rapport.services.common.server import ServiceSpec, build_server, serve_forever
+
+log = logging.getLogger(__name__)
+
+
+def _candidates(settings: Settings, db: Database) -> ServiceSpec:
+    from rapport.services.candidates.servicer import SERVICE_NAME, CandidateServicer, add_to_server
+    from rapport.services.candidates.use_cases import CandidateUseCases
+
+    servicer = CandidateServicer(CandidateUseCases(db, settings))
+    return ServiceSpec(
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        deadlines={"ImportCandidates": 3600.0, "WatchChanges": 7 * 86400.0},
+    )
+
+
+FACTORIES: dict[str, Callable[[Settings, Database], ServiceSpec]] = {
+    "candidates": _candidates,
+}
+
+
+def build_specs(settings: Settings, db: Database, services: str = "all") -> list[ServiceSpec]:
+    names = (
+        list(FACTORIES)
+        if services.strip() in ("", "all")
+        else [s.strip() for s in services.split(",") if s.strip()]
+    )
+    unknown = [n for n in names if n not in FACTORIES]
+    if unknown:
+        raise ValueError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(FACTORIES)}")
+    return [FACTORIES[n](settings, db) for n in names]
+
+
+def start(settings: Settings, *, services: str = "all", port: int | None = None):
+    """Open the store and start a server. Returns (server, port, health, db)."""
+    db = Database(settings.effective_database_url)
+    specs = build_specs(settings, db, services)
+    server, bound, health = build_server(settings, specs, port=port)
+    return server, bound, health, db, specs
+
+
+def run(settings: Settings, *, services: str = "all", port: int | None = None) -> None:
+    configure_logging(settings.log_level, settings.log_json)
+    server, bound, health, db, specs = start(settings, services=services, port=port)
+    print(f"rapport listening on {settings.host}:{bound}", flush=True)
+    try:
+        serve_forever(server, health, specs, settings.shutdown_grace_s)
+    finally:
+        db.close()
+
+
+__all__ = ["build_specs", "run", "start"]

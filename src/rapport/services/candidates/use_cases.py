@@ -1,0 +1,407 @@
+"""CandidateService use cases: validation, orchestration and transactions. No grpc here:
+the servicer translates protobuf to the plain values these methods take and back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from rapport.core import context, importing, validation
+from rapport.core.config import Settings
+from rapport.core.domain import (
+    WRITABLE_FIELDS,
+    Candidate,
+    CandidateDraft,
+    ChangeEvent,
+    Condition,
+    DuplicatePair,
+    Page,
+    Pool,
+    Rule,
+    Segment,
+    TimelineEvent,
+)
+from rapport.core.errors import RapportError, StaleVersion, ValidationFailed, Violation
+from rapport.core.store import (
+    audit,
+    candidates,
+    duplicates,
+    feed,
+    imports,
+    merges,
+    pools,
+    segments,
+    timeline,
+)
+from rapport.core.store.db import Database
+from rapport.core.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+LOCATION_FIELDS = ("city", "country", "timezone")
+
+
+def draft_to_record(draft: CandidateDraft) -> dict:
+    """The inverse of validation.build_draft: a loose record that validates to `draft`."""
+    record = {name: getattr(draft, name) for name in WRITABLE_FIELDS}
+    record["seniority"] = str(draft.seniority)
+    record["skills"] = [asdict(s) | {"name": s.label} for s in draft.skills]
+    for s in record["skills"]:
+        s.pop("label"), s.pop("skill_id")
+    return record
+
+
+@dataclass
+class ImportOptions:
+    format: str
+    column_mapping: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    default_region: str = ""
+    all_results: bool = False
+    skip_records: int = 0
+    file_name: str = ""
+
+
+@dataclass
+class RecordResult:
+    index: int
+    line: int
+    outcome: str
+    candidate_id: str = ""
+    errors: list[Violation] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    results: list[RecordResult] = field(default_factory=list)
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("records", "created", "updated", "unchanged", "failed", "skipped"), 0
+        )
+    )
+    committed_through: int = 0
+    seconds: float = 0.0
+
+
+class CandidateUseCases:
+    def __init__(self, db: Database, settings: Settings, taxonomy: Taxonomy | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.taxonomy = taxonomy or Taxonomy.bundled()
+        self.limits = validation.Limits(
+            max_short_chars=settings.max_short_field_chars,
+            max_text_chars=settings.max_text_field_chars,
+        )
+
+    # ------------------------------------------------------------ profiles
+
+    def build_draft(
+        self, record: Mapping, *, default_region: str = "", default_source: str = ""
+    ) -> CandidateDraft:
+        return validation.build_draft(
+            record,
+            default_region=default_region,
+            default_source=default_source,
+            skill_resolver=self.taxonomy.resolve,
+            limits=self.limits,
+        )
+
+    def create(self, record: Mapping) -> Candidate:
+        draft = self.build_draft(record)
+        with self.db.transaction() as s:
+            return candidates.create(s, draft)
+
+    def get(self, candidate_id: str) -> Candidate:
+        with self.db.read() as s:
+            c = candidates.get(s, candidate_id)
+            audit.record(s, "candidate.read", [c.id])
+            s.commit()
+            return c
+
+    def update(
+        self, candidate_id: str, record: Mapping, mask: Sequence[str], expected_version: int
+    ) -> Candidate:
+        paths = _mask_fields(mask) if mask else set(WRITABLE_FIELDS)
+        with self.db.transaction() as s:
+            current = candidates.get(s, candidate_id)
+            if expected_version and current.version != expected_version:
+                raise StaleVersion("candidate", candidate_id, expected_version, current.version)
+            merged = draft_to_record(current.draft())
+            for name in paths:
+                merged[name] = record.get(name, [] if isinstance(merged[name], list) else "")
+            draft = self.build_draft(merged)
+            return candidates.update(s, candidate_id, draft, expected_version or current.version)
+
+    def list(self, rule: Rule, size: int, token: str) -> Page:
+        with self.db.read() as s:
+            return candidates.list_page(s, self._canonical_rule(rule), size, token)
+
+    # ------------------------------------------------------------ import
+
+    def import_stream(
+        self,
+        options: ImportOptions,
+        chunks: Iterable[bytes],
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> ImportReport:
+        """Parse, validate and upsert in batches; each batch is one transaction, so a broken
+        stream keeps every batch before it and `committed_through` says where to resume.
+
+        A record applied by an earlier import (same fields, same options) is recognised by
+        its fingerprint and skipped before validation: re-importing a file writes nothing.
+        """
+        started, started_at = time.perf_counter(), datetime.now(UTC)
+        report = ImportReport()
+        options_key = json.dumps(
+            [
+                options.format,
+                sorted(options.column_mapping.items()),
+                options.source,
+                options.default_region,
+            ]
+        )
+        batch: list[tuple[importing.RawRecord, str]] = []
+        size = max(1, self.settings.import_batch_size)
+        for raw in importing.parse(options.format, chunks, options.column_mapping or None):
+            report.counts["records"] += 1
+            if raw.index < options.skip_records:
+                report.counts["skipped"] += 1
+                report.committed_through = raw.index + 1
+                continue
+            fp = imports.fingerprint(options_key, raw.fields) if raw.fields is not None else ""
+            batch.append((raw, fp))
+            if len(batch) >= size:
+                self._flush(batch, options, report)
+                batch = []
+                if cancelled():
+                    break
+        if batch:
+            self._flush(batch, options, report)
+        report.seconds = time.perf_counter() - started
+        with self.db.transaction() as s:
+            imports.log_run(
+                s,
+                file_name=options.file_name,
+                fmt=options.format,
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                summary=report.counts | {"committed_through": report.committed_through},
+            )
+        return report
+
+    def _flush(
+        self,
+        batch: list[tuple[importing.RawRecord, str]],
+        options: ImportOptions,
+        report: ImportReport,
+    ) -> None:
+        with self.db.read() as s:
+            seen = imports.known(s, [fp for _, fp in batch if fp])
+        results: dict[int, RecordResult] = {}
+        pending: list[tuple[importing.RawRecord, str, CandidateDraft]] = []
+        for raw, fp in batch:
+            if raw.error is not None:
+                results[raw.index] = RecordResult(raw.index, raw.line, "failed", "", [raw.error])
+            elif fp in seen:
+                results[raw.index] = RecordResult(raw.index, raw.line, "unchanged", seen[fp])
+            else:
+                try:
+                    draft = self.build_draft(
+                        raw.fields,
+                        default_region=options.default_region,
+                        default_source=options.source,
+                    )
+                except ValidationFailed as exc:
+                    results[raw.index] = RecordResult(
+                        raw.index, raw.line, "failed", "", exc.violations
+                    )
+                    continue
+                pending.append((raw, fp, draft))
+        for (raw, _, _), res in zip(pending, self._write(pending), strict=True):
+            results[raw.index] = RecordResult(
+                raw.index, raw.line, res.outcome, res.candidate_id, res.errors
+            )
+        for raw, _ in batch:
+            r = results[raw.index]
+            report.counts[r.outcome] += 1
+            if options.all_results or r.outcome == candidates.Outcome.FAILED:
+                report.results.append(r)
+        report.committed_through = max(report.committed_through, batch[-1][0].index + 1)
+
+    def _write(self, pending) -> list[candidates.UpsertResult]:
+        """Upsert the drafts and remember their fingerprints, in one transaction."""
+
+        def apply(session, items) -> list[candidates.UpsertResult]:
+            outcomes = candidates.upsert_batch(session, [d for _, _, d in items])
+            imports.remember(
+                session,
+                [
+                    (fp, res.candidate_pk)
+                    for (_, fp, _), res in zip(items, outcomes, strict=True)
+                    if res.outcome != candidates.Outcome.FAILED
+                ],
+            )
+            return outcomes
+
+        if not pending:
+            return []
+        try:
+            with self.db.transaction() as s:
+                return apply(s, pending)
+        except (IntegrityError, StaleVersion):
+            # a concurrent writer took an identity or a version: redo one record at a time
+            log.warning("import batch collided with a concurrent write; retrying one by one")
+        outcomes = []
+        for item in pending:
+            try:
+                with self.db.transaction() as s:
+                    outcomes.extend(apply(s, [item]))
+            except (IntegrityError, StaleVersion, RapportError) as exc:
+                outcomes.append(
+                    candidates.UpsertResult(
+                        candidates.Outcome.FAILED,
+                        errors=[
+                            Violation(
+                                "record", f"conflicting concurrent write: {type(exc).__name__}"
+                            )
+                        ],
+                    )
+                )
+        return outcomes
+
+    # ------------------------------------------------------------ duplicates and merges
+
+    def find_duplicates(
+        self, candidate_id: str, min_score: float, limit: int
+    ) -> list[DuplicatePair]:
+        with self.db.read() as s:
+            return duplicates.find(s, candidate_id, min_score, limit)
+
+    def merge(self, survivor_id: str, merged_id: str, reason: str) -> tuple[str, Candidate]:
+        with self.db.transaction() as s:
+            return merges.merge(s, survivor_id, merged_id, reason)
+
+    def unmerge(self, merge_id: str) -> tuple[Candidate, Candidate]:
+        with self.db.transaction() as s:
+            return merges.unmerge(s, merge_id)
+
+    # ------------------------------------------------------------ timeline
+
+    def add_event(
+        self,
+        candidate_id: str,
+        kind: str,
+        occurred_at: datetime | None,
+        channel: str,
+        actor: str,
+        stage: str,
+        payload: dict,
+    ) -> TimelineEvent:
+        with self.db.transaction() as s:
+            return timeline.add(
+                s,
+                candidate_id,
+                kind,
+                occurred_at=occurred_at,
+                channel=channel,
+                actor=actor or context.current().actor,
+                stage=stage,
+                payload=payload,
+            )
+
+    def list_timeline(self, candidate_id: str, size: int, token: str, kinds: Sequence[str]) -> Page:
+        with self.db.read() as s:
+            return timeline.list_page(s, candidate_id, size, token, kinds)
+
+    # ------------------------------------------------------------ pools and segments
+
+    def create_pool(self, name: str, description: str, stages: Sequence[str]) -> Pool:
+        with self.db.transaction() as s:
+            return pools.create(s, name, description, stages)
+
+    def list_pools(self) -> list[Pool]:
+        with self.db.read() as s:
+            return pools.list_all(s)
+
+    def add_to_pool(
+        self, pool_id: str, candidate_ids: Sequence[str], stage: str
+    ) -> tuple[int, int, int]:
+        with self.db.transaction() as s:
+            return pools.add_members(s, pool_id, candidate_ids, stage)
+
+    def list_pool(self, pool_id: str, size: int, token: str, stage: str) -> Page:
+        with self.db.read() as s:
+            return pools.list_members(s, pool_id, size, token, stage)
+
+    def create_segment(self, name: str, description: str, rule: Rule) -> Segment:
+        with self.db.transaction() as s:
+            return segments.create(s, name, description, self._canonical_rule(rule))
+
+    def list_segments(self) -> list[Segment]:
+        with self.db.read() as s:
+            return segments.list_all(s)
+
+    def preview_segment(self, segment_id: str, rule: Rule, size: int, token: str) -> Page:
+        if segment_id and rule.conditions:
+            raise ValidationFailed(Violation("rule", "give either segment_id or rule, not both"))
+        with self.db.read() as s:
+            if segment_id:
+                rule = segments.get(s, segment_id).rule
+            return segments.preview(s, self._canonical_rule(rule), size, token)
+
+    def _canonical_rule(self, rule: Rule) -> Rule:
+        """Skill conditions name canonical ids, whatever alias the caller typed."""
+        return Rule(
+            tuple(
+                Condition(c.field, c.op, tuple(self.taxonomy.resolve(v)[0] for v in c.values))
+                if c.field == "skill"
+                else c
+                for c in rule.conditions
+            )
+        )
+
+    # ------------------------------------------------------------ change feed
+
+    def changes_since(self, seq: int, limit: int = 500) -> list[ChangeEvent]:
+        if seq < 0:
+            raise ValidationFailed(Violation("since_seq", "must not be negative"))
+        with self.db.read() as s:
+            return feed.read_since(s, seq, limit)
+
+    def watch(
+        self, since_seq: int, active: Callable[[], bool], poll_s: float = 0.2
+    ) -> Iterator[ChangeEvent]:
+        seq = since_seq
+        while active():
+            events = self.changes_since(seq)
+            yield from events
+            if events:
+                seq = events[-1].seq
+            else:
+                time.sleep(poll_s)
+
+
+def _mask_fields(mask: Sequence[str]) -> set[str]:
+    fields: set[str] = set()
+    problems = []
+    for i, path in enumerate(mask):
+        if path == "location":
+            fields.update(LOCATION_FIELDS)
+        elif path.startswith("location.") and path[9:] in LOCATION_FIELDS:
+            fields.add(path[9:])
+        elif path in WRITABLE_FIELDS:
+            fields.add(path)
+        else:
+            problems.append(
+                Violation(f"update_mask.paths[{i}]", f"{path!r} is not a writable field")
+            )
+    if problems:
+        raise ValidationFailed(problems)
+    return fields

@@ -1,0 +1,1 @@
+"""Training jobs: point-in-time datasets, training, evaluation, MLflow registration."""

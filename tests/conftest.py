@@ -1,0 +1,85 @@
+"""Shared fixtures. Every test owns its data: a fresh SQLite file, or a fresh PostgreSQL
+schema when RAPPORT_DATABASE_URL points at PostgreSQL (the CI's second run)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from rapport.core.config import Settings
+from rapport.core.store import db as store_db
+
+PG_URL = os.environ.get("RAPPORT_DATABASE_URL", "")
+ON_POSTGRES = PG_URL.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Migrated once per session; each test copies it (Alembic is the only schema path)."""
+    path = tmp_path_factory.mktemp("template") / "rapport.db"
+    store_db.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path, sqlite_template) -> str:
+    if not ON_POSTGRES:
+        path = tmp_path / "rapport.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    store_db.upgrade(rendered)
+    yield rendered
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        port=0,
+        host="127.0.0.1",
+        max_workers=8,
+        shutdown_grace_s=2.0,
+    )
+
+
+@pytest.fixture
+def db(settings):
+    database = store_db.Database(settings.effective_database_url)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def server(settings):
+    """A real in-process gRPC server with every service, on a free port."""
+    from rapport.services.app import start
+    from rapport.services.common.server import graceful_stop
+
+    srv, port, health, database, _ = start(settings, port=0)
+    yield f"127.0.0.1:{port}"
+    graceful_stop(srv, health, 1.0)
+    database.close()
+
+
+@pytest.fixture
+def channel(server):
+    with grpc.insecure_channel(server) as ch:
+        yield ch

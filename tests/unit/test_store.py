@@ -1,0 +1,148 @@
+"""Store behaviour below the gRPC layer: upsert semantics, merges, duplicates, rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from rapport.core.domain import CandidateDraft, Condition, Rule, SkillClaim
+from rapport.core.errors import ValidationFailed
+from rapport.core.store import candidates, duplicates, merges, paging, rules
+from rapport.core.store.schema import AuditRow, CandidateRow, ChangeFeedRow
+
+
+def draft(**kw) -> CandidateDraft:
+    base = {"first_name": "Ada", "last_name": "Lovelace", "emails": ["ada@example.com"]}
+    return CandidateDraft(**(base | kw))
+
+
+def test_upsert_batch_creates_updates_and_folds(db):
+    with db.transaction() as s:
+        out = candidates.upsert_batch(
+            s,
+            [
+                draft(),
+                draft(emails=["bob@example.com"], first_name="Bob"),
+                draft(headline="Engineer"),
+            ],
+        )
+    assert [r.outcome for r in out] == ["created", "created", "updated"]
+    assert out[0].candidate_id == out[2].candidate_id
+    with db.transaction() as s:
+        again = candidates.upsert_batch(s, [draft(headline="Engineer")])
+        assert again[0].outcome == "unchanged"
+        c = candidates.get(s, out[0].candidate_id)
+    assert c.headline == "Engineer" and c.version == 1
+
+
+def test_upsert_never_erases_and_unions_lists(db):
+    with db.transaction() as s:
+        (first,) = candidates.upsert_batch(
+            s, [draft(summary="Kept", skills=[SkillClaim("python", "Python", 3)], tags=["a"])]
+        )
+        (second,) = candidates.upsert_batch(
+            s,
+            [
+                draft(
+                    skills=[SkillClaim("sql", "SQL", 2), SkillClaim("python", "Python", 5)],
+                    tags=["b"],
+                )
+            ],
+        )
+        c = candidates.get(s, first.candidate_id)
+    assert second.outcome == "updated"
+    assert c.summary == "Kept" and c.tags == ["a", "b"]
+    assert {sk.skill_id: sk.level for sk in c.skills} == {"python": 5, "sql": 2}
+    assert c.version == 2
+
+
+def test_upsert_refuses_a_record_spanning_two_people(db):
+    with db.transaction() as s:
+        candidates.upsert_batch(s, [draft(), draft(emails=["bob@example.com"], first_name="Bob")])
+        (res,) = candidates.upsert_batch(s, [draft(emails=["ada@example.com", "bob@example.com"])])
+    assert res.outcome == "failed" and "different candidates" in res.errors[0].reason
+
+
+def test_every_write_has_feed_and_audit_rows_in_its_transaction(db):
+    with db.transaction() as s:
+        candidates.upsert_batch(s, [draft(), draft(emails=["b@example.com"])])
+    with pytest.raises(RuntimeError), db.transaction() as s:
+        candidates.upsert_batch(s, [draft(emails=["c@example.com"])])
+        raise RuntimeError("abort the unit of work")
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(CandidateRow)).scalar_one() == 2
+        assert s.execute(select(func.count()).select_from(ChangeFeedRow)).scalar_one() == 2
+        assert s.execute(select(func.count()).select_from(AuditRow)).scalar_one() == 2
+
+
+def test_timestamps_round_trip_as_utc(db):
+    past = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    with db.transaction() as s:
+        (res,) = candidates.upsert_batch(s, [draft()], [past])
+        c = candidates.get(s, res.candidate_id)
+    assert c.created_at == past and c.created_at.tzinfo is not None
+    assert c.updated_at - datetime.now(UTC) < timedelta(minutes=1)
+
+
+def test_combine_prefers_survivor_and_keeps_best_skill():
+    keep = draft(headline="Lead", skills=[SkillClaim("python", "Python", 2, 1.0)])
+    other = draft(
+        headline="Junior",
+        summary="From the other",
+        skills=[SkillClaim("python", "Python", 4, 6.0), SkillClaim("go", "Go", 1)],
+    )
+    out = merges.combine(keep, other)
+    assert out.headline == "Lead" and out.summary == "From the other"
+    assert [(s.skill_id, s.level, s.years) for s in out.skills] == [
+        ("python", 4, 6.0),
+        ("go", 1, 0.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("john.doe+jobs@gmail.com", "johndoe@googlemail.com"),
+        ("Ann@Example.com", "ann+x@example.com"),
+    ],
+)
+def test_email_keys_equate_formatting_variants(a, b):
+    assert duplicates.email_key(a) == duplicates.email_key(b)
+
+
+def test_profile_keys_ignore_linkedin_country_hosts():
+    assert duplicates.profile_key("https://uk.linkedin.com/in/ada/") == duplicates.profile_key(
+        "https://linkedin.com/in/ada"
+    )
+
+
+def test_rule_validation_reports_every_problem():
+    rule = Rule(
+        (
+            Condition("skill", "gte", ("python",)),
+            Condition("seniority", "in", ("boss",)),
+            Condition("last_contacted_days", "within", ("soon",)),
+            Condition("nope", "in", ("x",)),
+        )
+    )
+    with pytest.raises(ValidationFailed) as err:
+        rules.validate_rule(rule)
+    fields = {v.field for v in err.value.violations}
+    assert fields == {
+        "rule.conditions[0].op",
+        "rule.conditions[1].values",
+        "rule.conditions[2].values",
+        "rule.conditions[3].field",
+    }
+
+
+def test_page_tokens_round_trip_and_reject_forgeries():
+    assert paging.decode(paging.encode(12345)) == 12345
+    assert paging.decode("") == 0
+    for bad in ("abc", paging.encode(1)[:-1] + "!", "eDox"):
+        with pytest.raises(ValidationFailed):
+            paging.decode(bad)
+    with pytest.raises(ValidationFailed):
+        paging.page_size(5000)
