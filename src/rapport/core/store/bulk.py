@@ -76,10 +76,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping]) -> None
     dialect = conn.dialect
     sql, converters = _statement(table, columns, dialect.name, dialect.paramstyle)
     pick = itemgetter(*columns)
-    if len(columns) == 1:
-        params = [(pick(row),) for row in rows]
-    else:
-        params = [pick(row) for row in rows]
+    params = [(pick(row),) for row in rows] if len(columns) == 1 else [pick(row) for row in rows]
     convert = [(i, conv) for i, conv in enumerate(converters) if conv is not None]
     if convert:
         for n, values in enumerate(params):
