@@ -24,14 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+from common import git_commit, machine, percentiles, timed, versions, write
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, func, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import git_commit, machine, percentiles, timed, versions, write
 from rapport.core.seeding import generate_people
-
 from rapport.core.store.schema import AuditRow, CandidateRow, ChangeFeedRow
 from rapport.v1 import candidates_pb2 as pb
 from rapport.v1 import candidates_pb2_grpc as pb_grpc
@@ -50,9 +48,12 @@ HEADER = [
     "skills",
     "source",
     "linkedin",
+    "seniority",
+    "city",
+    "company",
 ]
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-console = Console()
+console = Console(width=150)
 
 
 def make_csv(path: Path, rows: int, seed: int) -> None:
@@ -76,6 +77,9 @@ def make_csv(path: Path, rows: int, seed: int) -> None:
                     ";".join(s.label for s in d.skills),
                     d.source,
                     d.profile_urls[0] if d.profile_urls else "",
+                    d.seniority.value,
+                    d.city,
+                    d.current_company,
                 ]
             )
 

@@ -73,9 +73,12 @@ def server(settings):
     from rapport.services.app import start
     from rapport.services.common.server import graceful_stop
 
-    srv, port, health, database, _ = start(settings, port=0)
+    srv, port, health, database, specs = start(settings, port=0)
     yield f"127.0.0.1:{port}"
     graceful_stop(srv, health, 1.0)
+    for spec in specs:
+        if spec.on_shutdown:
+            spec.on_shutdown()
     database.close()
 
 

@@ -50,7 +50,12 @@ from rapport.services.common.logging_setup import (
     RequestIdFilter,
     configure_logging,
 )
-from rapport.services.common.server import ServiceSpec, build_server, graceful_stop
+from rapport.services.common.server import (
+    DrainingHealthServicer,
+    ServiceSpec,
+    build_server,
+    graceful_stop,
+)
 
 ECHO = "rapport.test.Echo"
 SECRET = "postgresql://rapport:hunter2@db.internal/rapport"
@@ -159,7 +164,7 @@ class Running:
     channel: grpc.Channel
     port: int
     server: grpc.Server
-    health: object
+    health: DrainingHealthServicer
     fake: FakeEcho
 
     def unary(self, method: str) -> grpc.UnaryUnaryMultiCallable:

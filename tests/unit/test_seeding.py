@@ -68,8 +68,9 @@ def test_prefix_stable_and_now_shifts_time() -> None:
     assert small == large[:50]
     later = list(generate_people(50, 3, now=NOW + timedelta(days=10)))
     assert [p.draft for p in later] == [p.draft for p in small]
-    assert all(b.created_at - a.created_at == timedelta(days=10)
-               for a, b in zip(small, later, strict=True))
+    assert all(
+        b.created_at - a.created_at == timedelta(days=10) for a, b in zip(small, later, strict=True)
+    )
 
 
 def test_arguments_are_validated() -> None:
@@ -87,7 +88,8 @@ def test_arguments_are_validated() -> None:
 def test_custom_taxonomy_is_used() -> None:
     tax = Taxonomy.bundled()
     assert list(generate_people(20, 1, now=NOW, taxonomy=tax)) == list(
-        generate_people(20, 1, now=NOW))
+        generate_people(20, 1, now=NOW)
+    )
 
 
 # -- uniqueness and validity over 20k ----------------------------------------------------------
@@ -113,8 +115,7 @@ def test_phones_are_valid_for_the_country(people: list[SeedPerson]) -> None:
             parsed = phonenumbers.parse(number)
             assert phonenumbers.is_valid_number(parsed), number
             assert phonenumbers.region_code_for_number(parsed) == p.draft.country
-            assert number == phonenumbers.format_number(
-                parsed, phonenumbers.PhoneNumberFormat.E164)
+            assert number == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def test_emails_are_valid(people: list[SeedPerson]) -> None:
@@ -137,7 +138,8 @@ def test_locations_and_languages_are_valid(people: list[SeedPerson]) -> None:
     countries = Counter(p.draft.country for p in people)
     assert countries.most_common(1)[0][0] == "US"
     assert {"GB", "DE", "IN", "NL", "FR", "ES", "PL", "PT", "IE", "SE", "CA", "BR"} <= set(
-        countries)
+        countries
+    )
     us_zones = {p.draft.timezone for p in people if p.draft.country == "US"}
     assert {"America/New_York", "America/Chicago", "America/Los_Angeles"} <= us_zones
     non_english = [p for p in people if p.draft.country in ("DE", "FR", "PL", "NL", "ES")]
@@ -157,8 +159,14 @@ def test_city_timezones_are_consistent(people: list[SeedPerson]) -> None:
 def test_names_come_from_the_country_locale(people: list[SeedPerson]) -> None:
     assert all(p.draft.first_name and p.draft.last_name for p in people)
     polish = [p for p in people if p.draft.country == "PL"]
-    assert sum(any(ch in "łśżźćńąęó" for ch in (p.draft.first_name + p.draft.last_name).lower())
-               for p in polish) / len(polish) > 0.2
+    assert (
+        sum(
+            any(ch in "łśżźćńąęó" for ch in (p.draft.first_name + p.draft.last_name).lower())
+            for p in polish
+        )
+        / len(polish)
+        > 0.2
+    )
     german = [p for p in people if p.draft.country == "DE"]
     assert len({p.draft.last_name for p in german}) > 100
 
@@ -190,8 +198,15 @@ def test_profiles_fit_family_and_seniority(people: list[SeedPerson]) -> None:
             assert claim.source == "seed"
         assert "{" not in d.summary and "}" not in d.summary
         assert d.current_company
-        assert d.source in {"linkedin", "referral", "careers_site", "event", "github", "agency",
-                            "imported_csv"}
+        assert d.source in {
+            "linkedin",
+            "referral",
+            "careers_site",
+            "event",
+            "github",
+            "agency",
+            "imported_csv",
+        }
     assert seniorities["mid"] > seniorities["executive"]
     assert len(seniorities) == 6
 
@@ -207,8 +222,12 @@ def test_drafts_are_already_normalised(people: list[SeedPerson]) -> None:
 
 def test_seniority_drives_levels_and_years(first_5k: list[SeedPerson]) -> None:
     def mean(level: str, attr: str) -> float:
-        vals = [getattr(s, attr) for p in first_5k if p.truth["seniority"] == level
-                for s in p.draft.skills]
+        vals = [
+            getattr(s, attr)
+            for p in first_5k
+            if p.truth["seniority"] == level
+            for s in p.draft.skills
+        ]
         return sum(vals) / len(vals)
 
     assert mean("junior", "level") + 1 < mean("senior", "level")
@@ -263,8 +282,10 @@ def test_stage_changes_follow_the_ladder(people: list[SeedPerson]) -> None:
 
 def test_no_contact_after_unsubscribe_or_hire(people: list[SeedPerson]) -> None:
     for p in people:
-        stop = next((e.occurred_at for e in p.events
-                     if e.kind == "unsubscribed" or e.stage == "hired"), None)
+        stop = next(
+            (e.occurred_at for e in p.events if e.kind == "unsubscribed" or e.stage == "hired"),
+            None,
+        )
         if stop is not None:
             assert not [e for e in p.events if e.kind in SENDS and e.occurred_at > stop]
 
@@ -302,9 +323,19 @@ def test_history_volume_and_reply_rate_are_plausible(people: list[SeedPerson]) -
     rate, sends = _reply_rate(people)
     assert 0.05 <= rate <= 0.20
     kinds = Counter(e.kind for p in people for e in p.events)
-    for kind in ("email_sent", "email_delivered", "email_opened", "email_clicked",
-                 "email_replied", "sms_sent", "sms_replied", "unsubscribed", "applied",
-                 "stage_changed", "email_bounced"):
+    for kind in (
+        "email_sent",
+        "email_delivered",
+        "email_opened",
+        "email_clicked",
+        "email_replied",
+        "sms_sent",
+        "sms_replied",
+        "unsubscribed",
+        "applied",
+        "stage_changed",
+        "email_bounced",
+    ):
         assert kinds[kind] > 0, kind
     assert kinds["unsubscribed"] < 0.02 * sends
     finals = Counter(p.truth["final_stage"] for p in people)
@@ -342,21 +373,35 @@ def test_replying_before_predicts_replying_again(people: list[SeedPerson]) -> No
 
 
 def test_truth_matches_observed_behaviour(people: list[SeedPerson]) -> None:
-    keys = {"responsiveness", "p_reply_email", "p_reply_sms", "p_reply_linkedin", "p_open",
-            "p_click_given_open", "p_positive_reply", "p_reply_next", "mean_p_reply_used",
-            "touches", "replies", "role_family", "seniority", "source", "final_stage"}
+    keys = {
+        "responsiveness",
+        "p_reply_email",
+        "p_reply_sms",
+        "p_reply_linkedin",
+        "p_open",
+        "p_click_given_open",
+        "p_positive_reply",
+        "p_reply_next",
+        "mean_p_reply_used",
+        "touches",
+        "replies",
+        "role_family",
+        "seniority",
+        "source",
+        "final_stage",
+    }
     for p in people[:100]:
         assert keys <= set(p.truth)
         assert all(isinstance(v, float | str) for v in p.truth.values())
     # The probabilities recorded are the ones used: expected replies ~= observed replies.
-    expected = sum(float(p.truth["mean_p_reply_used"]) * float(p.truth["touches"])
-                   for p in people)
+    expected = sum(float(p.truth["mean_p_reply_used"]) * float(p.truth["touches"]) for p in people)
     observed = sum(float(p.truth["replies"]) for p in people)
     assert abs(observed - expected) / expected < 0.08
     assert observed == sum(1 for p in people for e in p.events if e.kind in REPLIES)
     # Latent responsiveness orders people: top decile replies far more than the bottom one.
-    contacted = sorted((p for p in people if p.truth["touches"]),
-                       key=lambda p: float(p.truth["responsiveness"]))
+    contacted = sorted(
+        (p for p in people if p.truth["touches"]), key=lambda p: float(p.truth["responsiveness"])
+    )
     tenth = len(contacted) // 10
     low, _ = _reply_rate(contacted[:tenth])
     high, _ = _reply_rate(contacted[-tenth:])
@@ -365,7 +410,17 @@ def test_truth_matches_observed_behaviour(people: list[SeedPerson]) -> None:
 
 def test_ground_truth_doc_describes_the_model() -> None:
     text = GROUND_TRUTH_DOC.lower()
-    for word in ("referral", "agency", "executive", "principal", "replied before", "fatigue",
-                 "unanswered", "machine", "quiet hours", "p_reply_next"):
+    for word in (
+        "referral",
+        "agency",
+        "executive",
+        "principal",
+        "replied before",
+        "fatigue",
+        "unanswered",
+        "machine",
+        "quiet hours",
+        "p_reply_next",
+    ):
         assert word.replace("fatigue", "consecutive") in text, word
     assert len(GROUND_TRUTH_DOC) > 500

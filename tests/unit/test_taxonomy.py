@@ -46,20 +46,50 @@ def test_bundled_is_cached_and_sized(tax: Taxonomy) -> None:
 @pytest.mark.parametrize(
     ("text", "skill_id"),
     [
-        ("k8s", "kubernetes"), ("K8S", "kubernetes"), ("Kubernetes", "kubernetes"),
-        ("Postgres", "postgresql"), ("postgresql", "postgresql"), ("PostgreSQL", "postgresql"),
-        ("JS", "javascript"), ("javascript", "javascript"), ("ECMAScript", "javascript"),
-        ("ML", "machine-learning"), ("machine learning", "machine-learning"),
-        ("React.js", "react"), ("reactjs", "react"), ("React JS", "react"), ("REACT", "react"),
-        ("golang", "go"), ("Go", "go"), ("py", "python"), ("Python", "python"),
-        ("Python (computer programming)", "python"), ("C++", "cplusplus"), ("cpp", "cplusplus"),
-        ("C#", "csharp"), ("C", "c"), ("TypeScript", "typescript"), ("TS", "typescript"),
-        ("Node.js", "nodejs"), ("nodejs", "nodejs"), ("sklearn", "scikit-learn"),
-        ("CI/CD", "ci-cd"), ("A/B testing", "ab-testing"), ("FP&A", "fpa"), (".NET", "dotnet"),
-        ("Amazon Web Services", "aws"), ("AWS", "aws"), ("Spring Boot", "spring"),
-        ("MSSQL", "sql-server"), ("Salesforce", "salesforce"), ("SEO", "seo"),
-        ("talent acquisition", "recruitment"), ("EHR", "ehr"), ("CPR", "bls"),
-        ("  kubernetes  ", "kubernetes"), ("\uff2b\uff18\uff33", "kubernetes"),
+        ("k8s", "kubernetes"),
+        ("K8S", "kubernetes"),
+        ("Kubernetes", "kubernetes"),
+        ("Postgres", "postgresql"),
+        ("postgresql", "postgresql"),
+        ("PostgreSQL", "postgresql"),
+        ("JS", "javascript"),
+        ("javascript", "javascript"),
+        ("ECMAScript", "javascript"),
+        ("ML", "machine-learning"),
+        ("machine learning", "machine-learning"),
+        ("React.js", "react"),
+        ("reactjs", "react"),
+        ("React JS", "react"),
+        ("REACT", "react"),
+        ("golang", "go"),
+        ("Go", "go"),
+        ("py", "python"),
+        ("Python", "python"),
+        ("Python (computer programming)", "python"),
+        ("C++", "cplusplus"),
+        ("cpp", "cplusplus"),
+        ("C#", "csharp"),
+        ("C", "c"),
+        ("TypeScript", "typescript"),
+        ("TS", "typescript"),
+        ("Node.js", "nodejs"),
+        ("nodejs", "nodejs"),
+        ("sklearn", "scikit-learn"),
+        ("CI/CD", "ci-cd"),
+        ("A/B testing", "ab-testing"),
+        ("FP&A", "fpa"),
+        (".NET", "dotnet"),
+        ("Amazon Web Services", "aws"),
+        ("AWS", "aws"),
+        ("Spring Boot", "spring"),
+        ("MSSQL", "sql-server"),
+        ("Salesforce", "salesforce"),
+        ("SEO", "seo"),
+        ("talent acquisition", "recruitment"),
+        ("EHR", "ehr"),
+        ("CPR", "bls"),
+        ("  kubernetes  ", "kubernetes"),
+        ("\uff2b\uff18\uff33", "kubernetes"),
     ],
 )
 def test_aliases_resolve(tax: Taxonomy, text: str, skill_id: str) -> None:
@@ -79,7 +109,9 @@ def test_resolve_returns_esco_labels(tax: Taxonomy) -> None:
     assert tax.resolve("js")[1] == "JavaScript"
     assert tax.resolve("sql")[1] == "SQL"
     assert tax.resolve("Agile project management") == (
-        "agile-project-management", "Agile project management")
+        "agile-project-management",
+        "Agile project management",
+    )
 
 
 def test_ambiguous_aliases_are_not_claimed(tax: Taxonomy) -> None:
@@ -162,25 +194,47 @@ def test_related_is_symmetric_and_valid(tax: Taxonomy) -> None:
 @pytest.mark.parametrize(
     ("skill_id", "expected"),
     [
-        ("postgresql", {"sql", "mysql"}), ("sql", {"postgresql", "mysql"}),
-        ("mysql", {"postgresql", "sql"}), ("pytorch", {"tensorflow", "machine-learning"}),
-        ("tensorflow", {"pytorch", "machine-learning"}), ("kubernetes", {"docker"}),
-        ("react", {"javascript", "typescript"}), ("python", {"django"}),
-        ("javascript", {"typescript"}), ("aws", {"azure", "gcp"}),
+        ("postgresql", {"sql", "mysql"}),
+        ("sql", {"postgresql", "mysql"}),
+        ("mysql", {"postgresql", "sql"}),
+        ("pytorch", {"tensorflow", "machine-learning"}),
+        ("tensorflow", {"pytorch", "machine-learning"}),
+        ("kubernetes", {"docker"}),
+        ("react", {"javascript", "typescript"}),
+        ("python", {"django"}),
+        ("javascript", {"typescript"}),
+        ("aws", {"azure", "gcp"}),
     ],
 )
-def test_key_skills_have_expected_relations(tax: Taxonomy, skill_id: str,
-                                            expected: set[str]) -> None:
+def test_key_skills_have_expected_relations(
+    tax: Taxonomy, skill_id: str, expected: set[str]
+) -> None:
     assert expected <= set(tax.related(skill_id))
 
 
 def test_role_families_are_complete(tax: Taxonomy) -> None:
     ids = [f.id for f in tax.role_families]
     assert len(ids) == len(set(ids))
-    for wanted in ("backend", "frontend", "fullstack", "data-scientist", "ml-engineer",
-                   "data-engineer", "devops", "mobile", "qa", "product-manager", "ux-designer",
-                   "sales", "marketing", "recruiter-hr", "finance", "customer-success", "nurse",
-                   "operations"):
+    for wanted in (
+        "backend",
+        "frontend",
+        "fullstack",
+        "data-scientist",
+        "ml-engineer",
+        "data-engineer",
+        "devops",
+        "mobile",
+        "qa",
+        "product-manager",
+        "ux-designer",
+        "sales",
+        "marketing",
+        "recruiter-hr",
+        "finance",
+        "customer-success",
+        "nurse",
+        "operations",
+    ):
         assert wanted in ids
     for family in tax.role_families:
         assert tax.role_family(family.id) is family
@@ -218,8 +272,10 @@ def test_from_dict_rejects_dangling_references() -> None:
     data = {"skills": [{"id": "a", "label": "A", "related": ["b"]}]}
     with pytest.raises(ValueError, match="unknown"):
         Taxonomy.from_dict(data)
-    data = {"skills": [{"id": "a", "label": "A"}],
-            "role_families": [{"id": "f", "name": "F", "core_skills": ["zzz"]}]}
+    data = {
+        "skills": [{"id": "a", "label": "A"}],
+        "role_families": [{"id": "f", "name": "F", "core_skills": ["zzz"]}],
+    }
     with pytest.raises(ValueError, match="unknown"):
         Taxonomy.from_dict(data)
 
@@ -232,9 +288,11 @@ def test_bundled_json_is_well_formed() -> None:
         assert isinstance(skill["esco"], bool)
 
 
-@pytest.mark.skipif(not ESCO_LABELS.is_file(),
-                    reason=f"ESCO label list not available at {ESCO_LABELS} "
-                           "(set RAPPORT_EVAL_DATA to the shared data directory)")
+@pytest.mark.skipif(
+    not ESCO_LABELS.is_file(),
+    reason=f"ESCO label list not available at {ESCO_LABELS} "
+    "(set RAPPORT_EVAL_DATA to the shared data directory)",
+)
 def test_esco_flags_match_the_esco_label_list(tax: Taxonomy) -> None:
     labels = {line.strip() for line in ESCO_LABELS.read_text(encoding="utf-8").split("\n")}
     flagged = [s for s in tax.skills if s.esco]
@@ -243,6 +301,11 @@ def test_esco_flags_match_the_esco_label_list(tax: Taxonomy) -> None:
     assert not missing, f"esco=true labels not in ESCO: {missing}"
     unflagged = [s.label for s in tax.skills if not s.esco and s.label in labels]
     assert not unflagged, f"labels in ESCO but flagged esco=false: {unflagged}"
-    for label in ("Python (computer programming)", "JavaScript", "SQL", "machine learning",
-                  "Agile project management"):
+    for label in (
+        "Python (computer programming)",
+        "JavaScript",
+        "SQL",
+        "machine learning",
+        "Agile project management",
+    ):
         assert tax.known(label) is not None and tax.known(label).esco

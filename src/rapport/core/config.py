@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     eval_data: str = ""
     # Import and store limits.
     import_batch_size: int = 1000
+    import_workers: int = 1  # processes validating import records beside the writer; 0: none
     max_text_field_chars: int = 20_000
     max_short_field_chars: int = 300
     max_import_record_bytes: int = 1_000_000

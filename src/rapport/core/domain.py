@@ -128,18 +128,36 @@ class CandidateDraft:
 
     def content_hash(self) -> str:
         """Stable digest of every field: equal drafts mean a re-import changes nothing.
-        (repr of str/int/float tuples is stable; this runs once per imported record.)"""
-        parts = tuple(
-            str(v) if isinstance(v, Seniority)
-            else tuple(tuple(vars(x).values()) if isinstance(x, SkillClaim) else x for x in v)
-            if isinstance(v, list) else v
-            for v in (getattr(self, name) for name in _DRAFT_FIELDS)
-        )
-        return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+        (Runs once per imported record, so it joins strings instead of serialising.)"""
+        us, rs = "\x1f", "\x1e"
+        parts = [
+            self.external_id,
+            self.first_name,
+            self.last_name,
+            us.join(self.emails),
+            us.join(self.phones),
+            us.join(self.profile_urls),
+            self.headline,
+            self.summary,
+            self.current_company,
+            self.seniority.value,
+            self.city,
+            self.country,
+            self.timezone,
+            us.join(self.languages),
+            rs.join(
+                f"{s.skill_id}{us}{s.label}{us}{s.level}{us}{s.years!r}{us}{s.source}{us}"
+                f"{s.evidence}"
+                for s in self.skills
+            ),
+            self.source,
+            us.join(self.tags),
+        ]
+        raw = "\x1d".join(parts).encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 WRITABLE_FIELDS = tuple(CandidateDraft.__dataclass_fields__)
-_DRAFT_FIELDS = WRITABLE_FIELDS
 
 
 @dataclass

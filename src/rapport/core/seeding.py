@@ -74,19 +74,43 @@ class SeedPerson:
 BASE_LOGIT = -2.3
 NOISE_SD = 0.5
 SOURCE_EFFECT = {
-    "referral": 0.85, "careers_site": 0.6, "event": 0.3, "linkedin": 0.0, "github": -0.15,
-    "imported_csv": -0.35, "agency": -0.6,
+    "referral": 0.85,
+    "careers_site": 0.6,
+    "event": 0.3,
+    "linkedin": 0.0,
+    "github": -0.15,
+    "imported_csv": -0.35,
+    "agency": -0.6,
 }
 SENIORITY_EFFECT = {
-    "junior": 0.35, "mid": 0.0, "senior": -0.15, "lead": -0.3, "principal": -0.6,
+    "junior": 0.35,
+    "mid": 0.0,
+    "senior": -0.15,
+    "lead": -0.3,
+    "principal": -0.6,
     "executive": -0.9,
 }
 FAMILY_EFFECT = {
-    "recruiter-hr": 0.4, "sales": 0.3, "customer-success": 0.2, "nurse": 0.2,
-    "marketing": 0.1, "data-analyst": 0.1, "ux-designer": 0.1, "qa": 0.1, "operations": 0.1,
-    "frontend": 0.0, "data-scientist": 0.0, "product-manager": 0.0, "finance": 0.0,
-    "fullstack": -0.1, "backend": -0.1, "mobile": -0.1, "devops": -0.2, "data-engineer": -0.2,
-    "ml-engineer": -0.3, "security": -0.3,
+    "recruiter-hr": 0.4,
+    "sales": 0.3,
+    "customer-success": 0.2,
+    "nurse": 0.2,
+    "marketing": 0.1,
+    "data-analyst": 0.1,
+    "ux-designer": 0.1,
+    "qa": 0.1,
+    "operations": 0.1,
+    "frontend": 0.0,
+    "data-scientist": 0.0,
+    "product-manager": 0.0,
+    "finance": 0.0,
+    "fullstack": -0.1,
+    "backend": -0.1,
+    "mobile": -0.1,
+    "devops": -0.2,
+    "data-engineer": -0.2,
+    "ml-engineer": -0.3,
+    "security": -0.3,
 }
 CHANNEL_EFFECT = {"email": 0.0, "linkedin": 0.25, "sms": 0.45}
 REPLIED_BEFORE_EFFECT = 0.9
@@ -106,8 +130,11 @@ P_APPLY_AFTER_POSITIVE = 0.45
 P_INBOUND_APPLY = 0.6  # careers_site people who start with an application
 FIT_SD = 0.6
 STAGE_PASS = (  # (from, to, base pass probability); failure -> "rejected"
-    ("engaged", "screen", 0.70), ("screen", "interview", 0.55),
-    ("interview", "final_round", 0.45), ("final_round", "offer", 0.50), ("offer", "hired", 0.75),
+    ("engaged", "screen", 0.70),
+    ("screen", "interview", 0.55),
+    ("interview", "final_round", 0.45),
+    ("final_round", "offer", 0.50),
+    ("offer", "hired", 0.75),
 )
 OFFER_ACCEPT_SENIORITY = {"principal": -0.4, "executive": -0.6}
 P_NEVER_CONTACTED = {"imported_csv": 0.3, "agency": 0.2}
@@ -145,14 +172,14 @@ sigmoid(logit r + {OPEN_SHIFT}) (always present before a reply) and clicks follo
 sigmoid(logit r + {CLICK_SHIFT}) given an open; {P_MACHINE_OPEN:.0%} of delivered emails also \
 get a machine open seconds after delivery (payload machine=true) that says nothing about the \
 person. Emails bounce with probability {P_BOUNCE_DEFAULT:.1%} \
-({', '.join(f'{v:.0%} for {k}' for k, v in P_BOUNCE.items())}: stale sources), which ends \
+({", ".join(f"{v:.0%} for {k}" for k, v in P_BOUNCE.items())}: stale sources), which ends \
 email contact; an unanswered delivered email leads to an unsubscribe with probability \
 {P_UNSUB_BASE} + {P_UNSUB_PER_UNANSWERED} x the unanswered streak, and an SMS to a STOP with \
 probability {P_SMS_STOP}; either ends all contact. A reply is positive with probability \
 sigmoid({POSITIVE_INTERCEPT} + {POSITIVE_SLOPE} x (logit r + {-BASE_LOGIT})); a positive reply \
 moves the person to 'engaged' and leads to an application with probability \
 {P_APPLY_AFTER_POSITIVE}. Pipeline stages then pass with sigmoid(logit base + fit), fit ~ \
-N(0, {FIT_SD}), base pass rates {', '.join(f'{a}->{b} {p:.2f}' for a, b, p in STAGE_PASS)} \
+N(0, {FIT_SD}), base pass rates {", ".join(f"{a}->{b} {p:.2f}" for a, b, p in STAGE_PASS)} \
 (offer acceptance lower for principals and executives); a failure ends in 'rejected', a hire \
 ends all outreach. Outreach comes in campaigns (email: up to 3 steps 3-7 days apart, LinkedIn \
 messages: up to 2, logged as email_sent/email_replied with channel linkedin; SMS: 1) that stop \
@@ -198,163 +225,504 @@ def _c(name: str, tz: str, weight: float = 1.0, **kw: object) -> _City:
 
 NY, CHI, DEN, LA = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"
 _COUNTRIES = (
-    _Country("US", 24, "en_US", ("en",), 0.0, (
-        _c("New York", NY, 5), _c("San Francisco", LA, 4), _c("Seattle", LA, 3),
-        _c("Austin", CHI, 2.5), _c("Boston", NY, 2.5), _c("Chicago", CHI, 2.5),
-        _c("Los Angeles", LA, 2), _c("Washington", NY, 1.5), _c("Dallas", CHI, 1.5),
-        _c("Denver", DEN, 1.5), _c("Atlanta", NY, 1.5), _c("Raleigh", NY, 1), _c("Miami", NY, 1),
-        _c("Phoenix", "America/Phoenix", 1), _c("Minneapolis", CHI, 0.8),
-        _c("Portland", LA, 0.8), _c("Detroit", "America/Detroit", 0.6),
-        _c("Salt Lake City", DEN, 0.6), _c("Indianapolis", "America/Indiana/Indianapolis", 0.4),
-        _c("Honolulu", "Pacific/Honolulu", 0.15), _c("Anchorage", "America/Anchorage", 0.1),
-    ), (("aol.com", 1), ("comcast.net", 1)), "com", 0.18, (("es", 0.08), ("fr", 0.02))),
-    _Country("GB", 10, "en_GB", ("en",), 0.0, (
-        _c("London", "Europe/London", 6), _c("Manchester", "Europe/London", 1.5),
-        _c("Edinburgh", "Europe/London", 1), _c("Bristol", "Europe/London", 1),
-        _c("Cambridge", "Europe/London", 0.7), _c("Birmingham", "Europe/London", 1),
-        _c("Leeds", "Europe/London", 0.8), _c("Glasgow", "Europe/London", 0.6),
-        _c("Belfast", "Europe/London", 0.4),
-    ), (("hotmail.co.uk", 3), ("yahoo.co.uk", 3), ("btinternet.com", 2)), "co.uk", 0.15,
-        (("fr", 0.06), ("es", 0.04), ("de", 0.03))),
-    _Country("DE", 8, "de_DE", ("de",), 0.8, (
-        _c("Berlin", "Europe/Berlin", 4), _c("Munich", "Europe/Berlin", 2.5),
-        _c("Hamburg", "Europe/Berlin", 2), _c("Frankfurt", "Europe/Berlin", 1.5),
-        _c("Cologne", "Europe/Berlin", 1), _c("Stuttgart", "Europe/Berlin", 1),
-        _c("Düsseldorf", "Europe/Berlin", 0.8), _c("Leipzig", "Europe/Berlin", 0.5),
-    ), (("web.de", 8), ("gmx.de", 8), ("t-online.de", 3), ("posteo.de", 1)), "de", 0.12,
-        (("fr", 0.06), ("es", 0.04))),
-    _Country("IN", 10, "en_IN", ("en", "hi"), 0.0, (
-        _c("Bengaluru", "Asia/Kolkata", 4, extra=(("kn", 0.4),)),
-        _c("Hyderabad", "Asia/Kolkata", 2, extra=(("te", 0.5),)),
-        _c("Pune", "Asia/Kolkata", 1.5, extra=(("mr", 0.5),)),
-        _c("Chennai", "Asia/Kolkata", 1.5, langs=("en", "ta")),
-        _c("Mumbai", "Asia/Kolkata", 1.5, extra=(("mr", 0.4),)),
-        _c("Gurugram", "Asia/Kolkata", 1.2), _c("Noida", "Asia/Kolkata", 1),
-        _c("Kolkata", "Asia/Kolkata", 0.6, extra=(("bn", 0.7),)),
-    ), (("rediffmail.com", 3), ("yahoo.co.in", 4)), "co.in"),
-    _Country("NL", 4, "nl_NL", ("nl",), 0.92, (
-        _c("Amsterdam", "Europe/Amsterdam", 4), _c("Rotterdam", "Europe/Amsterdam", 1.5),
-        _c("Utrecht", "Europe/Amsterdam", 1.2), _c("Eindhoven", "Europe/Amsterdam", 1),
-        _c("The Hague", "Europe/Amsterdam", 1),
-    ), (("ziggo.nl", 2), ("kpnmail.nl", 2), ("hotmail.nl", 2)), "nl", 0.12,
-        (("de", 0.25), ("fr", 0.08))),
-    _Country("FR", 5, "fr_FR", ("fr",), 0.7, (
-        _c("Paris", "Europe/Paris", 5), _c("Lyon", "Europe/Paris", 1.2),
-        _c("Toulouse", "Europe/Paris", 0.8), _c("Nantes", "Europe/Paris", 0.7),
-        _c("Bordeaux", "Europe/Paris", 0.6), _c("Lille", "Europe/Paris", 0.6),
-        _c("Montpellier", "Europe/Paris", 0.4),
-    ), (("orange.fr", 5), ("free.fr", 3), ("laposte.net", 2), ("sfr.fr", 2)), "fr", 0.06,
-        (("es", 0.12), ("de", 0.06))),
-    _Country("ES", 4, "es_ES", ("es",), 0.72, (
-        _c("Madrid", "Europe/Madrid", 3), _c("Barcelona", "Europe/Madrid", 2.5,
-                                            extra=(("ca", 0.6),)),
-        _c("Valencia", "Europe/Madrid", 0.8), _c("Málaga", "Europe/Madrid", 0.6),
-        _c("Seville", "Europe/Madrid", 0.5), _c("Bilbao", "Europe/Madrid", 0.4,
-                                                extra=(("eu", 0.25),)),
-        _c("Las Palmas de Gran Canaria", "Atlantic/Canary", 0.2),
-    ), (("hotmail.es", 4), ("yahoo.es", 2), ("telefonica.net", 1)), "es", 0.05,
-        (("fr", 0.08), ("de", 0.03))),
-    _Country("PL", 4, "pl_PL", ("pl",), 0.85, (
-        _c("Warsaw", "Europe/Warsaw", 3), _c("Kraków", "Europe/Warsaw", 2),
-        _c("Wrocław", "Europe/Warsaw", 1.5), _c("Gdańsk", "Europe/Warsaw", 1),
-        _c("Poznań", "Europe/Warsaw", 0.8), _c("Łódź", "Europe/Warsaw", 0.6),
-    ), (("wp.pl", 6), ("onet.pl", 4), ("o2.pl", 3), ("interia.pl", 3)), "pl", 0.02,
-        (("de", 0.12), ("ru", 0.05))),
-    _Country("PT", 3, "pt_PT", ("pt-PT",), 0.85, (
-        _c("Lisbon", "Europe/Lisbon", 3), _c("Porto", "Europe/Lisbon", 1.5),
-        _c("Braga", "Europe/Lisbon", 0.5), _c("Coimbra", "Europe/Lisbon", 0.4),
-        _c("Funchal", "Atlantic/Madeira", 0.15),
-    ), (("sapo.pt", 4),), "pt", 0.08, (("es", 0.3), ("fr", 0.15))),
-    _Country("IE", 2, "en_IE", ("en",), 0.0, (
-        _c("Dublin", "Europe/Dublin", 4), _c("Cork", "Europe/Dublin", 1),
-        _c("Galway", "Europe/Dublin", 0.5), _c("Limerick", "Europe/Dublin", 0.4),
-    ), (("eircom.net", 2),), "ie", 0.15, (("ga", 0.06), ("fr", 0.06))),
-    _Country("SE", 2, "sv_SE", ("sv",), 0.92, (
-        _c("Stockholm", "Europe/Stockholm", 4), _c("Gothenburg", "Europe/Stockholm", 1.2),
-        _c("Malmö", "Europe/Stockholm", 0.8), _c("Uppsala", "Europe/Stockholm", 0.4),
-    ), (("telia.com", 2), ("hotmail.se", 2)), "se", 0.1, (("de", 0.08),)),
-    _Country("CA", 5, "en_CA", ("en",), 0.0, (
-        _c("Toronto", "America/Toronto", 4), _c("Vancouver", "America/Vancouver", 2),
-        _c("Montreal", "America/Toronto", 1.5, locale="fr_CA", langs=("fr-CA", "en")),
-        _c("Ottawa", "America/Toronto", 0.7, extra=(("fr", 0.3),)),
-        _c("Calgary", "America/Edmonton", 0.7), _c("Waterloo", "America/Toronto", 0.5),
-        _c("Halifax", "America/Halifax", 0.3), _c("Winnipeg", "America/Winnipeg", 0.3),
-    ), (("rogers.com", 1), ("shaw.ca", 1)), "ca", 0.2, (("fr", 0.1),)),
-    _Country("BR", 4, "pt_BR", ("pt-BR",), 0.6, (
-        _c("São Paulo", "America/Sao_Paulo", 4), _c("Rio de Janeiro", "America/Sao_Paulo", 1.5),
-        _c("Belo Horizonte", "America/Sao_Paulo", 0.8),
-        _c("Florianópolis", "America/Sao_Paulo", 0.6), _c("Recife", "America/Recife", 0.6),
-        _c("Porto Alegre", "America/Sao_Paulo", 0.6), _c("Curitiba", "America/Sao_Paulo", 0.6),
-        _c("Manaus", "America/Manaus", 0.2),
-    ), (("uol.com.br", 4), ("bol.com.br", 3), ("hotmail.com", 6)), "com.br", 0.02,
-        (("es", 0.25),)),
-    _Country("IT", 2, "it_IT", ("it",), 0.65, (
-        _c("Milan", "Europe/Rome", 3), _c("Rome", "Europe/Rome", 2),
-        _c("Turin", "Europe/Rome", 0.8), _c("Bologna", "Europe/Rome", 0.7),
-    ), (("libero.it", 6), ("virgilio.it", 2), ("tiscali.it", 1)), "it", 0.05,
-        (("fr", 0.12), ("es", 0.08))),
-    _Country("CH", 1.5, "de_CH", ("de",), 0.85, (
-        _c("Zurich", "Europe/Zurich", 3), _c("Basel", "Europe/Zurich", 1),
-        _c("Bern", "Europe/Zurich", 0.7),
-        _c("Geneva", "Europe/Zurich", 1.2, locale="fr_CH", langs=("fr",)),
-        _c("Lausanne", "Europe/Zurich", 0.8, locale="fr_CH", langs=("fr",)),
-    ), (("bluewin.ch", 5), ("gmx.ch", 2)), "ch", 0.15, (("fr", 0.4), ("it", 0.1))),
-    _Country("AT", 1, "de_AT", ("de",), 0.8, (
-        _c("Vienna", "Europe/Vienna", 3), _c("Graz", "Europe/Vienna", 0.7),
-        _c("Linz", "Europe/Vienna", 0.5),
-    ), (("gmx.at", 5), ("aon.at", 2)), "at", 0.12),
-    _Country("DK", 1, "da_DK", ("da",), 0.9, (
-        _c("Copenhagen", "Europe/Copenhagen", 3), _c("Aarhus", "Europe/Copenhagen", 1),
-    ), (("jubii.dk", 1),), "dk", 0.08, (("de", 0.2),)),
-    _Country("FI", 1, "fi_FI", ("fi",), 0.9, (
-        _c("Helsinki", "Europe/Helsinki", 3, extra=(("sv", 0.2),)),
-        _c("Espoo", "Europe/Helsinki", 1), _c("Tampere", "Europe/Helsinki", 0.8),
-    ), (("luukku.com", 1),), "fi", 0.04, (("sv", 0.2),)),
-    _Country("NO", 1, "no_NO", ("nb",), 0.9, (
-        _c("Oslo", "Europe/Oslo", 3), _c("Bergen", "Europe/Oslo", 1),
-        _c("Trondheim", "Europe/Oslo", 0.6),
-    ), (("online.no", 2),), "no", 0.08),
-    _Country("CZ", 1, "cs_CZ", ("cs",), 0.75, (
-        _c("Prague", "Europe/Prague", 3), _c("Brno", "Europe/Prague", 1),
-    ), (("seznam.cz", 10), ("email.cz", 4), ("centrum.cz", 3)), "cz", 0.03,
-        (("de", 0.15), ("sk", 0.1))),
-    _Country("RO", 1.5, "ro_RO", ("ro",), 0.85, (
-        _c("Bucharest", "Europe/Bucharest", 3), _c("Cluj-Napoca", "Europe/Bucharest", 1.5),
-        _c("Iași", "Europe/Bucharest", 0.8), _c("Timișoara", "Europe/Bucharest", 0.7),
-    ), (("yahoo.ro", 3),), "ro", 0.02, (("fr", 0.15), ("it", 0.08))),
-    _Country("BE", 1, "nl_BE", ("nl",), 0.85, (
-        _c("Brussels", "Europe/Brussels", 2, locale="fr_BE", langs=("fr", "nl")),
-        _c("Antwerp", "Europe/Brussels", 1.2), _c("Ghent", "Europe/Brussels", 0.8),
-        _c("Leuven", "Europe/Brussels", 0.5),
-    ), (("telenet.be", 3), ("skynet.be", 2)), "be", 0.1, (("fr", 0.5), ("de", 0.1))),
-    _Country("AU", 2, "en_AU", ("en",), 0.0, (
-        _c("Sydney", "Australia/Sydney", 3), _c("Melbourne", "Australia/Melbourne", 2.5),
-        _c("Brisbane", "Australia/Brisbane", 1), _c("Perth", "Australia/Perth", 0.7),
-        _c("Adelaide", "Australia/Adelaide", 0.4),
-    ), (("bigpond.com", 3), ("optusnet.com.au", 1)), "com.au", 0.2),
-    _Country("MX", 1.5, "es_MX", ("es-MX",), 0.6, (
-        _c("Mexico City", "America/Mexico_City", 3), _c("Guadalajara", "America/Mexico_City", 1.2),
-        _c("Monterrey", "America/Monterrey", 1), _c("Tijuana", "America/Tijuana", 0.3),
-    ), (("prodigy.net.mx", 1), ("hotmail.com", 6)), "com.mx", 0.02),
-    _Country("AR", 1, "es_AR", ("es-AR",), 0.65, (
-        _c("Buenos Aires", "America/Argentina/Buenos_Aires", 3),
-        _c("Córdoba", "America/Argentina/Cordoba", 0.8),
-        _c("Rosario", "America/Argentina/Cordoba", 0.5),
-    ), (("fibertel.com.ar", 1), ("hotmail.com", 6)), "com.ar", 0.02, (("it", 0.06),)),
+    _Country(
+        "US",
+        24,
+        "en_US",
+        ("en",),
+        0.0,
+        (
+            _c("New York", NY, 5),
+            _c("San Francisco", LA, 4),
+            _c("Seattle", LA, 3),
+            _c("Austin", CHI, 2.5),
+            _c("Boston", NY, 2.5),
+            _c("Chicago", CHI, 2.5),
+            _c("Los Angeles", LA, 2),
+            _c("Washington", NY, 1.5),
+            _c("Dallas", CHI, 1.5),
+            _c("Denver", DEN, 1.5),
+            _c("Atlanta", NY, 1.5),
+            _c("Raleigh", NY, 1),
+            _c("Miami", NY, 1),
+            _c("Phoenix", "America/Phoenix", 1),
+            _c("Minneapolis", CHI, 0.8),
+            _c("Portland", LA, 0.8),
+            _c("Detroit", "America/Detroit", 0.6),
+            _c("Salt Lake City", DEN, 0.6),
+            _c("Indianapolis", "America/Indiana/Indianapolis", 0.4),
+            _c("Honolulu", "Pacific/Honolulu", 0.15),
+            _c("Anchorage", "America/Anchorage", 0.1),
+        ),
+        (("aol.com", 1), ("comcast.net", 1)),
+        "com",
+        0.18,
+        (("es", 0.08), ("fr", 0.02)),
+    ),
+    _Country(
+        "GB",
+        10,
+        "en_GB",
+        ("en",),
+        0.0,
+        (
+            _c("London", "Europe/London", 6),
+            _c("Manchester", "Europe/London", 1.5),
+            _c("Edinburgh", "Europe/London", 1),
+            _c("Bristol", "Europe/London", 1),
+            _c("Cambridge", "Europe/London", 0.7),
+            _c("Birmingham", "Europe/London", 1),
+            _c("Leeds", "Europe/London", 0.8),
+            _c("Glasgow", "Europe/London", 0.6),
+            _c("Belfast", "Europe/London", 0.4),
+        ),
+        (("hotmail.co.uk", 3), ("yahoo.co.uk", 3), ("btinternet.com", 2)),
+        "co.uk",
+        0.15,
+        (("fr", 0.06), ("es", 0.04), ("de", 0.03)),
+    ),
+    _Country(
+        "DE",
+        8,
+        "de_DE",
+        ("de",),
+        0.8,
+        (
+            _c("Berlin", "Europe/Berlin", 4),
+            _c("Munich", "Europe/Berlin", 2.5),
+            _c("Hamburg", "Europe/Berlin", 2),
+            _c("Frankfurt", "Europe/Berlin", 1.5),
+            _c("Cologne", "Europe/Berlin", 1),
+            _c("Stuttgart", "Europe/Berlin", 1),
+            _c("Düsseldorf", "Europe/Berlin", 0.8),
+            _c("Leipzig", "Europe/Berlin", 0.5),
+        ),
+        (("web.de", 8), ("gmx.de", 8), ("t-online.de", 3), ("posteo.de", 1)),
+        "de",
+        0.12,
+        (("fr", 0.06), ("es", 0.04)),
+    ),
+    _Country(
+        "IN",
+        10,
+        "en_IN",
+        ("en", "hi"),
+        0.0,
+        (
+            _c("Bengaluru", "Asia/Kolkata", 4, extra=(("kn", 0.4),)),
+            _c("Hyderabad", "Asia/Kolkata", 2, extra=(("te", 0.5),)),
+            _c("Pune", "Asia/Kolkata", 1.5, extra=(("mr", 0.5),)),
+            _c("Chennai", "Asia/Kolkata", 1.5, langs=("en", "ta")),
+            _c("Mumbai", "Asia/Kolkata", 1.5, extra=(("mr", 0.4),)),
+            _c("Gurugram", "Asia/Kolkata", 1.2),
+            _c("Noida", "Asia/Kolkata", 1),
+            _c("Kolkata", "Asia/Kolkata", 0.6, extra=(("bn", 0.7),)),
+        ),
+        (("rediffmail.com", 3), ("yahoo.co.in", 4)),
+        "co.in",
+    ),
+    _Country(
+        "NL",
+        4,
+        "nl_NL",
+        ("nl",),
+        0.92,
+        (
+            _c("Amsterdam", "Europe/Amsterdam", 4),
+            _c("Rotterdam", "Europe/Amsterdam", 1.5),
+            _c("Utrecht", "Europe/Amsterdam", 1.2),
+            _c("Eindhoven", "Europe/Amsterdam", 1),
+            _c("The Hague", "Europe/Amsterdam", 1),
+        ),
+        (("ziggo.nl", 2), ("kpnmail.nl", 2), ("hotmail.nl", 2)),
+        "nl",
+        0.12,
+        (("de", 0.25), ("fr", 0.08)),
+    ),
+    _Country(
+        "FR",
+        5,
+        "fr_FR",
+        ("fr",),
+        0.7,
+        (
+            _c("Paris", "Europe/Paris", 5),
+            _c("Lyon", "Europe/Paris", 1.2),
+            _c("Toulouse", "Europe/Paris", 0.8),
+            _c("Nantes", "Europe/Paris", 0.7),
+            _c("Bordeaux", "Europe/Paris", 0.6),
+            _c("Lille", "Europe/Paris", 0.6),
+            _c("Montpellier", "Europe/Paris", 0.4),
+        ),
+        (("orange.fr", 5), ("free.fr", 3), ("laposte.net", 2), ("sfr.fr", 2)),
+        "fr",
+        0.06,
+        (("es", 0.12), ("de", 0.06)),
+    ),
+    _Country(
+        "ES",
+        4,
+        "es_ES",
+        ("es",),
+        0.72,
+        (
+            _c("Madrid", "Europe/Madrid", 3),
+            _c("Barcelona", "Europe/Madrid", 2.5, extra=(("ca", 0.6),)),
+            _c("Valencia", "Europe/Madrid", 0.8),
+            _c("Málaga", "Europe/Madrid", 0.6),
+            _c("Seville", "Europe/Madrid", 0.5),
+            _c("Bilbao", "Europe/Madrid", 0.4, extra=(("eu", 0.25),)),
+            _c("Las Palmas de Gran Canaria", "Atlantic/Canary", 0.2),
+        ),
+        (("hotmail.es", 4), ("yahoo.es", 2), ("telefonica.net", 1)),
+        "es",
+        0.05,
+        (("fr", 0.08), ("de", 0.03)),
+    ),
+    _Country(
+        "PL",
+        4,
+        "pl_PL",
+        ("pl",),
+        0.85,
+        (
+            _c("Warsaw", "Europe/Warsaw", 3),
+            _c("Kraków", "Europe/Warsaw", 2),
+            _c("Wrocław", "Europe/Warsaw", 1.5),
+            _c("Gdańsk", "Europe/Warsaw", 1),
+            _c("Poznań", "Europe/Warsaw", 0.8),
+            _c("Łódź", "Europe/Warsaw", 0.6),
+        ),
+        (("wp.pl", 6), ("onet.pl", 4), ("o2.pl", 3), ("interia.pl", 3)),
+        "pl",
+        0.02,
+        (("de", 0.12), ("ru", 0.05)),
+    ),
+    _Country(
+        "PT",
+        3,
+        "pt_PT",
+        ("pt-PT",),
+        0.85,
+        (
+            _c("Lisbon", "Europe/Lisbon", 3),
+            _c("Porto", "Europe/Lisbon", 1.5),
+            _c("Braga", "Europe/Lisbon", 0.5),
+            _c("Coimbra", "Europe/Lisbon", 0.4),
+            _c("Funchal", "Atlantic/Madeira", 0.15),
+        ),
+        (("sapo.pt", 4),),
+        "pt",
+        0.08,
+        (("es", 0.3), ("fr", 0.15)),
+    ),
+    _Country(
+        "IE",
+        2,
+        "en_IE",
+        ("en",),
+        0.0,
+        (
+            _c("Dublin", "Europe/Dublin", 4),
+            _c("Cork", "Europe/Dublin", 1),
+            _c("Galway", "Europe/Dublin", 0.5),
+            _c("Limerick", "Europe/Dublin", 0.4),
+        ),
+        (("eircom.net", 2),),
+        "ie",
+        0.15,
+        (("ga", 0.06), ("fr", 0.06)),
+    ),
+    _Country(
+        "SE",
+        2,
+        "sv_SE",
+        ("sv",),
+        0.92,
+        (
+            _c("Stockholm", "Europe/Stockholm", 4),
+            _c("Gothenburg", "Europe/Stockholm", 1.2),
+            _c("Malmö", "Europe/Stockholm", 0.8),
+            _c("Uppsala", "Europe/Stockholm", 0.4),
+        ),
+        (("telia.com", 2), ("hotmail.se", 2)),
+        "se",
+        0.1,
+        (("de", 0.08),),
+    ),
+    _Country(
+        "CA",
+        5,
+        "en_CA",
+        ("en",),
+        0.0,
+        (
+            _c("Toronto", "America/Toronto", 4),
+            _c("Vancouver", "America/Vancouver", 2),
+            _c("Montreal", "America/Toronto", 1.5, locale="fr_CA", langs=("fr-CA", "en")),
+            _c("Ottawa", "America/Toronto", 0.7, extra=(("fr", 0.3),)),
+            _c("Calgary", "America/Edmonton", 0.7),
+            _c("Waterloo", "America/Toronto", 0.5),
+            _c("Halifax", "America/Halifax", 0.3),
+            _c("Winnipeg", "America/Winnipeg", 0.3),
+        ),
+        (("rogers.com", 1), ("shaw.ca", 1)),
+        "ca",
+        0.2,
+        (("fr", 0.1),),
+    ),
+    _Country(
+        "BR",
+        4,
+        "pt_BR",
+        ("pt-BR",),
+        0.6,
+        (
+            _c("São Paulo", "America/Sao_Paulo", 4),
+            _c("Rio de Janeiro", "America/Sao_Paulo", 1.5),
+            _c("Belo Horizonte", "America/Sao_Paulo", 0.8),
+            _c("Florianópolis", "America/Sao_Paulo", 0.6),
+            _c("Recife", "America/Recife", 0.6),
+            _c("Porto Alegre", "America/Sao_Paulo", 0.6),
+            _c("Curitiba", "America/Sao_Paulo", 0.6),
+            _c("Manaus", "America/Manaus", 0.2),
+        ),
+        (("uol.com.br", 4), ("bol.com.br", 3), ("hotmail.com", 6)),
+        "com.br",
+        0.02,
+        (("es", 0.25),),
+    ),
+    _Country(
+        "IT",
+        2,
+        "it_IT",
+        ("it",),
+        0.65,
+        (
+            _c("Milan", "Europe/Rome", 3),
+            _c("Rome", "Europe/Rome", 2),
+            _c("Turin", "Europe/Rome", 0.8),
+            _c("Bologna", "Europe/Rome", 0.7),
+        ),
+        (("libero.it", 6), ("virgilio.it", 2), ("tiscali.it", 1)),
+        "it",
+        0.05,
+        (("fr", 0.12), ("es", 0.08)),
+    ),
+    _Country(
+        "CH",
+        1.5,
+        "de_CH",
+        ("de",),
+        0.85,
+        (
+            _c("Zurich", "Europe/Zurich", 3),
+            _c("Basel", "Europe/Zurich", 1),
+            _c("Bern", "Europe/Zurich", 0.7),
+            _c("Geneva", "Europe/Zurich", 1.2, locale="fr_CH", langs=("fr",)),
+            _c("Lausanne", "Europe/Zurich", 0.8, locale="fr_CH", langs=("fr",)),
+        ),
+        (("bluewin.ch", 5), ("gmx.ch", 2)),
+        "ch",
+        0.15,
+        (("fr", 0.4), ("it", 0.1)),
+    ),
+    _Country(
+        "AT",
+        1,
+        "de_AT",
+        ("de",),
+        0.8,
+        (
+            _c("Vienna", "Europe/Vienna", 3),
+            _c("Graz", "Europe/Vienna", 0.7),
+            _c("Linz", "Europe/Vienna", 0.5),
+        ),
+        (("gmx.at", 5), ("aon.at", 2)),
+        "at",
+        0.12,
+    ),
+    _Country(
+        "DK",
+        1,
+        "da_DK",
+        ("da",),
+        0.9,
+        (
+            _c("Copenhagen", "Europe/Copenhagen", 3),
+            _c("Aarhus", "Europe/Copenhagen", 1),
+        ),
+        (("jubii.dk", 1),),
+        "dk",
+        0.08,
+        (("de", 0.2),),
+    ),
+    _Country(
+        "FI",
+        1,
+        "fi_FI",
+        ("fi",),
+        0.9,
+        (
+            _c("Helsinki", "Europe/Helsinki", 3, extra=(("sv", 0.2),)),
+            _c("Espoo", "Europe/Helsinki", 1),
+            _c("Tampere", "Europe/Helsinki", 0.8),
+        ),
+        (("luukku.com", 1),),
+        "fi",
+        0.04,
+        (("sv", 0.2),),
+    ),
+    _Country(
+        "NO",
+        1,
+        "no_NO",
+        ("nb",),
+        0.9,
+        (
+            _c("Oslo", "Europe/Oslo", 3),
+            _c("Bergen", "Europe/Oslo", 1),
+            _c("Trondheim", "Europe/Oslo", 0.6),
+        ),
+        (("online.no", 2),),
+        "no",
+        0.08,
+    ),
+    _Country(
+        "CZ",
+        1,
+        "cs_CZ",
+        ("cs",),
+        0.75,
+        (
+            _c("Prague", "Europe/Prague", 3),
+            _c("Brno", "Europe/Prague", 1),
+        ),
+        (("seznam.cz", 10), ("email.cz", 4), ("centrum.cz", 3)),
+        "cz",
+        0.03,
+        (("de", 0.15), ("sk", 0.1)),
+    ),
+    _Country(
+        "RO",
+        1.5,
+        "ro_RO",
+        ("ro",),
+        0.85,
+        (
+            _c("Bucharest", "Europe/Bucharest", 3),
+            _c("Cluj-Napoca", "Europe/Bucharest", 1.5),
+            _c("Iași", "Europe/Bucharest", 0.8),
+            _c("Timișoara", "Europe/Bucharest", 0.7),
+        ),
+        (("yahoo.ro", 3),),
+        "ro",
+        0.02,
+        (("fr", 0.15), ("it", 0.08)),
+    ),
+    _Country(
+        "BE",
+        1,
+        "nl_BE",
+        ("nl",),
+        0.85,
+        (
+            _c("Brussels", "Europe/Brussels", 2, locale="fr_BE", langs=("fr", "nl")),
+            _c("Antwerp", "Europe/Brussels", 1.2),
+            _c("Ghent", "Europe/Brussels", 0.8),
+            _c("Leuven", "Europe/Brussels", 0.5),
+        ),
+        (("telenet.be", 3), ("skynet.be", 2)),
+        "be",
+        0.1,
+        (("fr", 0.5), ("de", 0.1)),
+    ),
+    _Country(
+        "AU",
+        2,
+        "en_AU",
+        ("en",),
+        0.0,
+        (
+            _c("Sydney", "Australia/Sydney", 3),
+            _c("Melbourne", "Australia/Melbourne", 2.5),
+            _c("Brisbane", "Australia/Brisbane", 1),
+            _c("Perth", "Australia/Perth", 0.7),
+            _c("Adelaide", "Australia/Adelaide", 0.4),
+        ),
+        (("bigpond.com", 3), ("optusnet.com.au", 1)),
+        "com.au",
+        0.2,
+    ),
+    _Country(
+        "MX",
+        1.5,
+        "es_MX",
+        ("es-MX",),
+        0.6,
+        (
+            _c("Mexico City", "America/Mexico_City", 3),
+            _c("Guadalajara", "America/Mexico_City", 1.2),
+            _c("Monterrey", "America/Monterrey", 1),
+            _c("Tijuana", "America/Tijuana", 0.3),
+        ),
+        (("prodigy.net.mx", 1), ("hotmail.com", 6)),
+        "com.mx",
+        0.02,
+    ),
+    _Country(
+        "AR",
+        1,
+        "es_AR",
+        ("es-AR",),
+        0.65,
+        (
+            _c("Buenos Aires", "America/Argentina/Buenos_Aires", 3),
+            _c("Córdoba", "America/Argentina/Cordoba", 0.8),
+            _c("Rosario", "America/Argentina/Cordoba", 0.5),
+        ),
+        (("fibertel.com.ar", 1), ("hotmail.com", 6)),
+        "com.ar",
+        0.02,
+        (("it", 0.06),),
+    ),
 )
 # Where names come from for people who moved (weights) and the language they bring.
 _DIASPORA = (
-    ("en_IN", 0.32), ("pl_PL", 0.1), ("pt_BR", 0.08), ("es_MX", 0.1), ("ro_RO", 0.06),
-    ("it_IT", 0.06), ("fr_FR", 0.06), ("de_DE", 0.05), ("es_ES", 0.06), ("en_GB", 0.04),
-    ("en_IE", 0.03), ("nl_NL", 0.02), ("pt_PT", 0.02),
+    ("en_IN", 0.32),
+    ("pl_PL", 0.1),
+    ("pt_BR", 0.08),
+    ("es_MX", 0.1),
+    ("ro_RO", 0.06),
+    ("it_IT", 0.06),
+    ("fr_FR", 0.06),
+    ("de_DE", 0.05),
+    ("es_ES", 0.06),
+    ("en_GB", 0.04),
+    ("en_IE", 0.03),
+    ("nl_NL", 0.02),
+    ("pt_PT", 0.02),
 )
 _LOCALE_LANGUAGE = {
-    "en_IN": "hi", "pl_PL": "pl", "pt_BR": "pt-BR", "es_MX": "es", "ro_RO": "ro", "it_IT": "it",
-    "fr_FR": "fr", "de_DE": "de", "es_ES": "es", "nl_NL": "nl", "pt_PT": "pt-PT",
+    "en_IN": "hi",
+    "pl_PL": "pl",
+    "pt_BR": "pt-BR",
+    "es_MX": "es",
+    "ro_RO": "ro",
+    "it_IT": "it",
+    "fr_FR": "fr",
+    "de_DE": "de",
+    "es_ES": "es",
+    "nl_NL": "nl",
+    "pt_PT": "pt-PT",
 }
 _GLOBAL_DOMAINS = (
-    ("gmail.com", 45), ("outlook.com", 10), ("hotmail.com", 5), ("yahoo.com", 6),
-    ("icloud.com", 5), ("proton.me", 3),
+    ("gmail.com", 45),
+    ("outlook.com", 10),
+    ("hotmail.com", 5),
+    ("yahoo.com", 6),
+    ("icloud.com", 5),
+    ("proton.me", 3),
 )
 _COMPANY_SUFFIX_WORDS = (
     "ag gmbh kg co cie ltd limited plc llc inc corp sa s a sl slne sas sarl spa srl bv nv ab "
@@ -367,53 +735,136 @@ _COMPANY_SUFFIXES = frozenset(_COMPANY_SUFFIX_WORDS.split())
 # People: role families, seniority, sources.
 # ---------------------------------------------------------------------------------------------
 _FAMILY_WEIGHTS = {
-    "backend": 12, "frontend": 7, "fullstack": 8, "mobile": 4, "devops": 5,
-    "data-scientist": 5, "ml-engineer": 4, "data-engineer": 5, "data-analyst": 5, "qa": 3,
-    "security": 2.5, "product-manager": 5, "ux-designer": 3.5, "sales": 7, "marketing": 5,
-    "recruiter-hr": 4, "finance": 4, "customer-success": 4, "operations": 3, "nurse": 4,
+    "backend": 12,
+    "frontend": 7,
+    "fullstack": 8,
+    "mobile": 4,
+    "devops": 5,
+    "data-scientist": 5,
+    "ml-engineer": 4,
+    "data-engineer": 5,
+    "data-analyst": 5,
+    "qa": 3,
+    "security": 2.5,
+    "product-manager": 5,
+    "ux-designer": 3.5,
+    "sales": 7,
+    "marketing": 5,
+    "recruiter-hr": 4,
+    "finance": 4,
+    "customer-success": 4,
+    "operations": 3,
+    "nurse": 4,
 }
-_TECH_FAMILIES = frozenset({
-    "backend", "frontend", "fullstack", "mobile", "devops", "data-scientist", "ml-engineer",
-    "data-engineer", "data-analyst", "qa", "security",
-})
+_TECH_FAMILIES = frozenset(
+    {
+        "backend",
+        "frontend",
+        "fullstack",
+        "mobile",
+        "devops",
+        "data-scientist",
+        "ml-engineer",
+        "data-engineer",
+        "data-analyst",
+        "qa",
+        "security",
+    }
+)
 _SENIORITY_WEIGHTS = {
-    "junior": 0.17, "mid": 0.32, "senior": 0.28, "lead": 0.11, "principal": 0.05,
+    "junior": 0.17,
+    "mid": 0.32,
+    "senior": 0.28,
+    "lead": 0.11,
+    "principal": 0.05,
     "executive": 0.07,
 }
 _SENIORITY_WEIGHTS_BY_FAMILY = {
-    "nurse": {"junior": 0.22, "mid": 0.38, "senior": 0.25, "lead": 0.09, "principal": 0.03,
-              "executive": 0.03},
-    "sales": {"junior": 0.24, "mid": 0.33, "senior": 0.24, "lead": 0.1, "principal": 0.03,
-              "executive": 0.06},
-    "customer-success": {"junior": 0.22, "mid": 0.36, "senior": 0.25, "lead": 0.1,
-                         "principal": 0.02, "executive": 0.05},
+    "nurse": {
+        "junior": 0.22,
+        "mid": 0.38,
+        "senior": 0.25,
+        "lead": 0.09,
+        "principal": 0.03,
+        "executive": 0.03,
+    },
+    "sales": {
+        "junior": 0.24,
+        "mid": 0.33,
+        "senior": 0.24,
+        "lead": 0.1,
+        "principal": 0.03,
+        "executive": 0.06,
+    },
+    "customer-success": {
+        "junior": 0.22,
+        "mid": 0.36,
+        "senior": 0.25,
+        "lead": 0.1,
+        "principal": 0.02,
+        "executive": 0.05,
+    },
 }
 _CAREER_YEARS = {
-    "junior": (0.5, 2.5), "mid": (2.0, 6.0), "senior": (5.0, 11.0), "lead": (7.0, 15.0),
-    "principal": (10.0, 22.0), "executive": (12.0, 28.0),
+    "junior": (0.5, 2.5),
+    "mid": (2.0, 6.0),
+    "senior": (5.0, 11.0),
+    "lead": (7.0, 15.0),
+    "principal": (10.0, 22.0),
+    "executive": (12.0, 28.0),
 }
 _SKILL_COUNT = {
-    "junior": (4, 7), "mid": (5, 9), "senior": (6, 11), "lead": (6, 12), "principal": (6, 12),
+    "junior": (4, 7),
+    "mid": (5, 9),
+    "senior": (6, 11),
+    "lead": (6, 12),
+    "principal": (6, 12),
     "executive": (4, 9),
 }
 _LEVEL_BASE = {
-    "junior": 2.0, "mid": 3.0, "senior": 3.8, "lead": 4.0, "principal": 4.4, "executive": 3.6,
+    "junior": 2.0,
+    "mid": 3.0,
+    "senior": 3.8,
+    "lead": 4.0,
+    "principal": 4.4,
+    "executive": 3.6,
 }
 _LEVEL_BUMP = {"core": 0.4, "optional": 0.0, "adjacent": -0.8}
 _YEARS_SHARE = {"core": (0.35, 1.0), "optional": (0.15, 0.8), "adjacent": (0.1, 0.5)}
-_LEADERSHIP_SKILLS = ("leadership", "people-management", "mentoring", "strategic-planning",
-                      "stakeholder-management")
+_LEADERSHIP_SKILLS = (
+    "leadership",
+    "people-management",
+    "mentoring",
+    "strategic-planning",
+    "stakeholder-management",
+)
 _SOURCE_WEIGHTS = {
-    "linkedin": 32, "referral": 10, "careers_site": 14, "event": 6, "github": 8, "agency": 12,
+    "linkedin": 32,
+    "referral": 10,
+    "careers_site": 14,
+    "event": 6,
+    "github": 8,
+    "agency": 12,
     "imported_csv": 18,
 }
 _SOURCE_WEIGHTS_NON_TECH = {**_SOURCE_WEIGHTS, "github": 0}
 _SOURCE_WEIGHTS_NURSE = {**_SOURCE_WEIGHTS, "github": 0, "agency": 20, "careers_site": 18}
 _GENERAL_TAGS = (
-    ("open-to-remote", 10), ("relocation", 4), ("needs-visa-sponsorship", 3),
-    ("silver-medalist", 3), ("passive", 8), ("actively-looking", 6), ("returner", 1.5),
-    ("contractor", 3), ("part-time", 1.5), ("do-not-poach", 0.5), ("hiring-freeze-2023", 1),
-    ("boomerang", 1), ("diversity-event", 1.5), ("bootcamp", 1.5), ("hot-lead", 2),
+    ("open-to-remote", 10),
+    ("relocation", 4),
+    ("needs-visa-sponsorship", 3),
+    ("silver-medalist", 3),
+    ("passive", 8),
+    ("actively-looking", 6),
+    ("returner", 1.5),
+    ("contractor", 3),
+    ("part-time", 1.5),
+    ("do-not-poach", 0.5),
+    ("hiring-freeze-2023", 1),
+    ("boomerang", 1),
+    ("diversity-event", 1.5),
+    ("bootcamp", 1.5),
+    ("hot-lead", 2),
 )
 _FAMILY_TAGS = {
     "backend": ("distributed-systems", "payments", "fintech"),
@@ -464,8 +915,10 @@ def _faker_pools(locale: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, .
         return tuple(dict.fromkeys(x for x in drawn if x))
 
     names = (
-        pool(fake.first_name_male, 300), pool(fake.last_name_male, 300),
-        pool(fake.first_name_female, 300), pool(fake.last_name_female, 300),
+        pool(fake.first_name_male, 300),
+        pool(fake.last_name_male, 300),
+        pool(fake.first_name_female, 300),
+        pool(fake.last_name_female, 300),
     )
     companies = pool(fake.company, 150)
     return names, companies
@@ -492,31 +945,40 @@ class _World:
     def __init__(self, taxonomy: Taxonomy):
         self.tax = taxonomy
         self.countries = _Weighted([(c, c.weight) for c in _COUNTRIES])
-        self.cities = {c.code: _Weighted([(city, city.weight) for city in c.cities])
-                       for c in _COUNTRIES}
+        self.cities = {
+            c.code: _Weighted([(city, city.weight) for city in c.cities]) for c in _COUNTRIES
+        }
         self.domains = {
             c.code: _Weighted(list(_GLOBAL_DOMAINS) + list(c.domains)) for c in _COUNTRIES
         }
         self.diaspora = _Weighted(list(_DIASPORA))
         families = {f.id: f for f in taxonomy.role_families}
-        self.families = _Weighted([(families[k], w) for k, w in _FAMILY_WEIGHTS.items()
-                                   if k in families]
-                                  + [(f, 3.0) for k, f in families.items()
-                                     if k not in _FAMILY_WEIGHTS])
+        self.families = _Weighted(
+            [(families[k], w) for k, w in _FAMILY_WEIGHTS.items() if k in families]
+            + [(f, 3.0) for k, f in families.items() if k not in _FAMILY_WEIGHTS]
+        )
         self.seniority = {
             f: _Weighted(list(_SENIORITY_WEIGHTS_BY_FAMILY.get(f, _SENIORITY_WEIGHTS).items()))
             for f in families
         }
         self.sources = {
-            f: _Weighted(list((
-                _SOURCE_WEIGHTS_NURSE if f == "nurse"
-                else _SOURCE_WEIGHTS if f in _TECH_FAMILIES else _SOURCE_WEIGHTS_NON_TECH
-            ).items()))
+            f: _Weighted(
+                list(
+                    (
+                        _SOURCE_WEIGHTS_NURSE
+                        if f == "nurse"
+                        else _SOURCE_WEIGHTS
+                        if f in _TECH_FAMILIES
+                        else _SOURCE_WEIGHTS_NON_TECH
+                    ).items()
+                )
+            )
             for f in families
         }
         self.general_tags = _Weighted(list(_GENERAL_TAGS))
-        self.in_family = {f.id: frozenset(f.core_skills) | frozenset(f.optional_skills)
-                          for f in families.values()}
+        self.in_family = {
+            f.id: frozenset(f.core_skills) | frozenset(f.optional_skills) for f in families.values()
+        }
         self.email_patterns = _Weighted([(i, w) for i, w in enumerate(_EMAIL_PATTERN_WEIGHTS)])
         self.display: dict[str, str] = {}
         self.zones: dict[str, ZoneInfo] = {}
@@ -566,7 +1028,8 @@ class _World:
         """(fixed national prefix, number of digits to vary) from the region's example mobile."""
         if region not in self.phone_templates:
             example = phonenumbers.example_number_for_type(
-                region, phonenumbers.PhoneNumberType.MOBILE)
+                region, phonenumbers.PhoneNumberType.MOBILE
+            )
             if example is None:
                 self.phone_templates[region] = None
             else:
@@ -628,14 +1091,27 @@ def _person(world: _World, rng: random.Random, index: int, now: datetime) -> See
     if family.id in _TECH_FAMILIES and rng.random() < (0.5 if source == "github" else 0.08):
         profiles.append(f"https://github.com/{_handle(rng, first, last)}")
     external_id = f"ats-{index + 1:06d}" if rng.random() < 0.5 else ""
-    tags = _tags(world, rng, family.id, source, city)
+    # "synthetic" marks generated people, so nothing real (outreach mail) is ever sent to them
+    tags = ["synthetic", *_tags(world, rng, family.id, source, city)]
 
     draft = CandidateDraft(
-        external_id=external_id, first_name=first, last_name=last, emails=emails,
-        phones=phones, profile_urls=profiles, headline=headline, summary=summary,
-        current_company=company, seniority=Seniority(level), city=city.name,
-        country=country.code, timezone=city.tz, languages=languages, skills=skills,
-        source=source, tags=tags,
+        external_id=external_id,
+        first_name=first,
+        last_name=last,
+        emails=emails,
+        phones=phones,
+        profile_urls=profiles,
+        headline=headline,
+        summary=summary,
+        current_company=company,
+        seniority=Seniority(level),
+        city=city.name,
+        country=country.code,
+        timezone=city.tz,
+        languages=languages,
+        skills=skills,
+        source=source,
+        tags=tags,
     )
     # Spread over the last ~3 years, a little denser recently (the database grows).
     age_days = 3 * 365.25 * rng.random() ** 1.15
@@ -643,13 +1119,26 @@ def _person(world: _World, rng: random.Random, index: int, now: datetime) -> See
     if created_at >= now:
         created_at = now - timedelta(seconds=1)
     events, truth = _simulate(world, rng, draft, family.id, level, source, created_at, now)
-    truth.update({"role_family": family.id, "seniority": level, "source": source,
-                  "country": country.code, "career_years": round(career, 2)})
+    truth.update(
+        {
+            "role_family": family.id,
+            "seniority": level,
+            "source": source,
+            "country": country.code,
+            "career_years": round(career, 2),
+        }
+    )
     return SeedPerson(draft=draft, created_at=created_at, events=events, truth=truth)
 
 
-def _languages(rng: random.Random, country: _Country, city: _City, family: str,
-               name_locale: str, home_locale: str) -> list[str]:
+def _languages(
+    rng: random.Random,
+    country: _Country,
+    city: _City,
+    family: str,
+    name_locale: str,
+    home_locale: str,
+) -> list[str]:
     langs = list(city.langs or country.langs)
     if "en" not in langs and not any(t.startswith("en-") for t in langs):
         english = country.english * (0.55 if family == "nurse" else 1.0)
@@ -674,8 +1163,9 @@ def _languages(rng: random.Random, country: _Country, city: _City, family: str,
     return out
 
 
-def _skills(world: _World, rng: random.Random, family: RoleFamily, level: str, title: str,
-            career: float) -> list[SkillClaim]:
+def _skills(
+    world: _World, rng: random.Random, family: RoleFamily, level: str, title: str, career: float
+) -> list[SkillClaim]:
     tax = world.tax
     lo, hi = _SKILL_COUNT[level]
     target = rng.randint(lo, hi)
@@ -716,14 +1206,24 @@ def _skills(world: _World, rng: random.Random, family: RoleFamily, level: str, t
         lvl = int(min(5, max(1, round(base + bump + rng.gauss(0.0, 0.7)))))
         share = _YEARS_SHARE[kind]
         years = max(0.5, round(career * rng.uniform(*share) * 2) / 2)
-        claims.append(SkillClaim(skill_id=skill.id, label=skill.label, level=lvl,
-                                 years=float(years), source="seed"))
+        claims.append(
+            SkillClaim(
+                skill_id=skill.id, label=skill.label, level=lvl, years=float(years), source="seed"
+            )
+        )
     claims.sort(key=lambda c: (-c.level, -c.years))
     return claims
 
 
-def _texts(world: _World, rng: random.Random, family: RoleFamily, title: str, company: str,
-           career: float, skills: list[SkillClaim]) -> tuple[str, str]:
+def _texts(
+    world: _World,
+    rng: random.Random,
+    family: RoleFamily,
+    title: str,
+    company: str,
+    career: float,
+    skills: list[SkillClaim],
+) -> tuple[str, str]:
     names = [world.display_name(world.tax.skill(c.skill_id)) for c in skills]
     s1 = names[0]
     s2 = names[1] if len(names) > 1 else names[0]
@@ -739,8 +1239,7 @@ def _texts(world: _World, rng: random.Random, family: RoleFamily, title: str, co
     summary = ""
     if family.summary_templates and rng.random() < 0.9:
         template = rng.choice(family.summary_templates)
-        summary = template.format(years=max(1, int(career)), skill1=s1, skill2=s2,
-                                  company=company)
+        summary = template.format(years=max(1, int(career)), skill1=s1, skill2=s2, company=company)
         summary = _ONE_YEAR.sub(r"1 \1", summary[0].upper() + summary[1:])
     return headline, summary
 
@@ -749,8 +1248,17 @@ def _ascii_name(text: str) -> str:
     return slug(ascii_fold(text)).replace("-", "")
 
 
-def _emails(world: _World, rng: random.Random, country: _Country, first: str, last: str,
-            company: str, career: float, source: str, now: datetime) -> list[str]:
+def _emails(
+    world: _World,
+    rng: random.Random,
+    country: _Country,
+    first: str,
+    last: str,
+    company: str,
+    career: float,
+    source: str,
+    now: datetime,
+) -> list[str]:
     f = _ascii_name(first.split(" ")[0]) or "x"
     lname = _ascii_name(last) or "x"
     birth_yy = (now.year - int(22 + career + rng.uniform(-1, 4))) % 100
@@ -830,8 +1338,10 @@ def _phones(world: _World, rng: random.Random, region: str) -> list[str]:
         if e164 in world.phones:
             continue
         number = phonenumbers.parse(e164)
-        if phonenumbers.is_valid_number(number) and \
-                phonenumbers.region_code_for_number(number) == region:
+        if (
+            phonenumbers.is_valid_number(number)
+            and phonenumbers.region_code_for_number(number) == region
+        ):
             world.phones.add(e164)
             return [e164]
     return []
@@ -848,8 +1358,9 @@ def _linkedin(world: _World, rng: random.Random, first: str, last: str) -> str:
 
 def _handle(rng: random.Random, first: str, last: str) -> str:
     f, lname = _ascii_name(first) or "dev", _ascii_name(last) or "x"
-    return rng.choice((f"{f}{lname}", f"{f[0]}{lname}", f"{f}-{lname}", f"{lname}{f[0]}")) + \
-        rng.choice(("", "", str(rng.randint(1, 999))))
+    return rng.choice(
+        (f"{f}{lname}", f"{f[0]}{lname}", f"{f}-{lname}", f"{lname}{f[0]}")
+    ) + rng.choice(("", "", str(rng.randint(1, 999))))
 
 
 def _tags(world: _World, rng: random.Random, family: str, source: str, city: _City) -> list[str]:
@@ -874,8 +1385,9 @@ def _tags(world: _World, rng: random.Random, family: str, source: str, city: _Ci
 def _business_time(t: datetime, tz: ZoneInfo, rng: random.Random) -> datetime:
     """The first weekday working-hours moment (recipient's local time) after `t`."""
     local = t.astimezone(tz)
-    when = local.replace(hour=rng.randint(8, 17), minute=rng.randrange(60),
-                         second=rng.randrange(60), microsecond=0)
+    when = local.replace(
+        hour=rng.randint(8, 17), minute=rng.randrange(60), second=rng.randrange(60), microsecond=0
+    )
     if when <= local:
         when += timedelta(days=1)
     while when.weekday() >= 5:
@@ -895,24 +1407,43 @@ class _Timeline:
         self.now = now
         self.events: list[tuple[datetime, int, SeedEvent]] = []
 
-    def add(self, kind: str, at: datetime, channel: str = "", stage: str = "",
-            payload: Mapping | None = None) -> bool:
+    def add(
+        self,
+        kind: str,
+        at: datetime,
+        channel: str = "",
+        stage: str = "",
+        payload: Mapping | None = None,
+    ) -> bool:
         """Record the event if it happened by `now`; False when it is still in the future."""
         if at > self.now:
             return False
         if at <= self.created_at:
             at = self.created_at + timedelta(seconds=1)
-        self.events.append((at, len(self.events),
-                            SeedEvent(kind, at, channel, stage, payload or {})))
+        self.events.append(
+            (at, len(self.events), SeedEvent(kind, at, channel, stage, payload or {}))
+        )
         return True
 
 
-def _simulate(world: _World, rng: random.Random, draft: CandidateDraft, family: str,
-              level: str, source: str, created_at: datetime, now: datetime,
-              ) -> tuple[tuple[SeedEvent, ...], dict[str, float | str]]:
+def _simulate(
+    world: _World,
+    rng: random.Random,
+    draft: CandidateDraft,
+    family: str,
+    level: str,
+    source: str,
+    created_at: datetime,
+    now: datetime,
+) -> tuple[tuple[SeedEvent, ...], dict[str, float | str]]:
     tz = world.zone(draft.timezone)
-    logit_r = (BASE_LOGIT + SOURCE_EFFECT.get(source, 0.0) + SENIORITY_EFFECT.get(level, 0.0)
-               + FAMILY_EFFECT.get(family, 0.0) + rng.gauss(0.0, NOISE_SD))
+    logit_r = (
+        BASE_LOGIT
+        + SOURCE_EFFECT.get(source, 0.0)
+        + SENIORITY_EFFECT.get(level, 0.0)
+        + FAMILY_EFFECT.get(family, 0.0)
+        + rng.gauss(0.0, NOISE_SD)
+    )
     fit = rng.gauss(0.0, FIT_SD)
     p_open = _sigmoid(logit_r + OPEN_SHIFT)
     p_click = _sigmoid(logit_r + CLICK_SHIFT)
@@ -992,8 +1523,9 @@ def _simulate(world: _World, rng: random.Random, draft: CandidateDraft, family: 
         for step in range(1, max_steps + 1):
             kind = "sms_sent" if channel == "sms" else "email_sent"
             template = f"t-{channel}-{opener}-{step}"
-            if not tl.add(kind, send, channel, payload={"campaign": cid, "template": template,
-                                                        "step": step}):
+            if not tl.add(
+                kind, send, channel, payload={"campaign": cid, "template": template, "step": step}
+            ):
                 stopped = True
                 break
             if stage in ("", "rejected"):
@@ -1007,51 +1539,77 @@ def _simulate(world: _World, rng: random.Random, draft: CandidateDraft, family: 
             replied = rng.random() < p
             if channel == "email":
                 if rng.random() < p_bounce:
-                    tl.add("email_bounced", send + timedelta(seconds=rng.randint(5, 300)),
-                           channel, payload={"campaign": cid})
+                    tl.add(
+                        "email_bounced",
+                        send + timedelta(seconds=rng.randint(5, 300)),
+                        channel,
+                        payload={"campaign": cid},
+                    )
                     email_ok = False
                     outcome = "bounced"
                     break
                 delivered = send + timedelta(seconds=rng.randint(1, 90))
                 tl.add("email_delivered", delivered, channel, payload={"campaign": cid})
                 if rng.random() < P_MACHINE_OPEN:
-                    tl.add("email_opened", delivered + timedelta(seconds=rng.randint(1, 30)),
-                           channel, payload={"campaign": cid, "machine": True})
+                    tl.add(
+                        "email_opened",
+                        delivered + timedelta(seconds=rng.randint(1, 30)),
+                        channel,
+                        payload={"campaign": cid, "machine": True},
+                    )
                 if replied:
-                    delay = min(_lognormal_seconds(rng, 5 * 3600, 1.1),
-                                next_gap.total_seconds() * 0.95)
+                    delay = min(
+                        _lognormal_seconds(rng, 5 * 3600, 1.1), next_gap.total_seconds() * 0.95
+                    )
                     reply_at = delivered + timedelta(seconds=max(120.0, delay))
                     open_at = delivered + (reply_at - delivered) * rng.uniform(0.05, 0.9)
                     tl.add("email_opened", open_at, channel, payload={"campaign": cid})
                     if rng.random() < p_click:
-                        tl.add("email_clicked", open_at + (reply_at - open_at) * rng.random(),
-                               channel, payload={"campaign": cid})
+                        tl.add(
+                            "email_clicked",
+                            open_at + (reply_at - open_at) * rng.random(),
+                            channel,
+                            payload={"campaign": cid},
+                        )
                 else:
                     unsub = rng.random() < P_UNSUB_BASE + P_UNSUB_PER_UNANSWERED * min(
-                        streak, FATIGUE_CAP)
+                        streak, FATIGUE_CAP
+                    )
                     if unsub or rng.random() < p_open:
                         open_at = delivered + timedelta(
-                            seconds=min(_lognormal_seconds(rng, 3 * 3600, 1.4),
-                                        next_gap.total_seconds() * 0.9))
+                            seconds=min(
+                                _lognormal_seconds(rng, 3 * 3600, 1.4),
+                                next_gap.total_seconds() * 0.9,
+                            )
+                        )
                         tl.add("email_opened", open_at, channel, payload={"campaign": cid})
                         if not unsub and rng.random() < p_click:
-                            tl.add("email_clicked",
-                                   open_at + timedelta(seconds=rng.randint(3, 1200)),
-                                   channel, payload={"campaign": cid})
+                            tl.add(
+                                "email_clicked",
+                                open_at + timedelta(seconds=rng.randint(3, 1200)),
+                                channel,
+                                payload={"campaign": cid},
+                            )
                         if unsub:
-                            tl.add("unsubscribed",
-                                   open_at + timedelta(seconds=rng.randint(5, 600)),
-                                   channel, payload={"campaign": cid})
+                            tl.add(
+                                "unsubscribed",
+                                open_at + timedelta(seconds=rng.randint(5, 600)),
+                                channel,
+                                payload={"campaign": cid},
+                            )
                             outcome = "unsubscribed"
                             break
             else:
                 median = 1200.0 if channel == "sms" else 8 * 3600.0
-                delay = min(_lognormal_seconds(rng, median, 1.2),
-                            next_gap.total_seconds() * 0.95)
+                delay = min(_lognormal_seconds(rng, median, 1.2), next_gap.total_seconds() * 0.95)
                 reply_at = send + timedelta(seconds=max(30.0, delay))
                 if not replied and channel == "sms" and rng.random() < P_SMS_STOP:
-                    tl.add("unsubscribed", reply_at, channel,
-                           payload={"campaign": cid, "keyword": "STOP"})
+                    tl.add(
+                        "unsubscribed",
+                        reply_at,
+                        channel,
+                        payload={"campaign": cid, "keyword": "STOP"},
+                    )
                     outcome = "unsubscribed"
                     break
             if replied and reply_at > now:
@@ -1061,8 +1619,7 @@ def _simulate(world: _World, rng: random.Random, draft: CandidateDraft, family: 
                 positive = rng.random() < p_positive
                 kind = "sms_replied" if channel == "sms" else "email_replied"
                 sentiment = "positive" if positive else "negative"
-                tl.add(kind, reply_at, channel,
-                       payload={"campaign": cid, "sentiment": sentiment})
+                tl.add(kind, reply_at, channel, payload={"campaign": cid, "sentiment": sentiment})
                 replies += 1
                 replied_before = True
                 streak = 0
@@ -1084,8 +1641,12 @@ def _simulate(world: _World, rng: random.Random, draft: CandidateDraft, family: 
             if tl.add("stage_changed", engaged_at, "ats", "engaged"):
                 stage = "engaged"
                 if rng.random() < P_APPLY_AFTER_POSITIVE:
-                    tl.add("applied", engaged_at + timedelta(hours=rng.uniform(0.5, 36)), "web",
-                           payload={"campaign": cid})
+                    tl.add(
+                        "applied",
+                        engaged_at + timedelta(hours=rng.uniform(0.5, 36)),
+                        "web",
+                        payload={"campaign": cid},
+                    )
                 t, stage = pipeline(engaged_at, "engaged")
                 if stage == "hired":
                     stopped = True

@@ -25,18 +25,41 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
-    "SENIORITY_LEVELS", "RoleFamily", "Taxonomy", "TaxonomySkill", "ascii_fold", "normalise_key",
+    "SENIORITY_LEVELS",
+    "RoleFamily",
+    "Taxonomy",
+    "TaxonomySkill",
+    "ascii_fold",
+    "normalise_key",
     "slug",
 ]
 
 SENIORITY_LEVELS = ("junior", "mid", "senior", "lead", "principal", "executive")
 
 # Letters NFKD does not decompose into ASCII.
-_FOLD = str.maketrans({
-    "ß": "ss", "ẞ": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o",
-    "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th",
-    "\u0131": "i", "ħ": "h", "Ħ": "h",
-})
+_FOLD = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "Ð": "d",
+        "þ": "th",
+        "Þ": "th",
+        "\u0131": "i",
+        "ħ": "h",
+        "Ħ": "h",
+    }
+)
 _NON_WORD = re.compile(r"[\W_]+")
 # ASCII fast path of normalise_key: one str.translate call (lowercase, spell out + and #, drop
 # everything else that is not a letter or digit).
@@ -124,8 +147,9 @@ class Taxonomy:
                 raise ValueError(f"skill {skill.id!r} relates to unknown ids {missing}")
         self._families_by_id = {f.id: f for f in self._families}
         for family in self._families:
-            unknown = [s for s in (*family.core_skills, *family.optional_skills)
-                       if s not in self._by_id]
+            unknown = [
+                s for s in (*family.core_skills, *family.optional_skills) if s not in self._by_id
+            ]
             if unknown:
                 raise ValueError(f"role family {family.id!r} uses unknown skills {unknown}")
         self._resolve_cached = lru_cache(maxsize=1 << 16)(self._resolve)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 
@@ -17,10 +18,12 @@ def _candidates(settings: Settings, db: Database) -> ServiceSpec:
     from rapport.services.candidates.servicer import SERVICE_NAME, CandidateServicer, add_to_server
     from rapport.services.candidates.use_cases import CandidateUseCases
 
-    servicer = CandidateServicer(CandidateUseCases(db, settings))
+    use_cases = CandidateUseCases(db, settings)
+    servicer = CandidateServicer(use_cases)
     return ServiceSpec(
         SERVICE_NAME,
         lambda server: add_to_server(servicer, server),
+        on_shutdown=use_cases.close,
         deadlines={"ImportCandidates": 3600.0, "WatchChanges": 7 * 86400.0},
     )
 
@@ -53,6 +56,9 @@ def start(settings: Settings, *, services: str = "all", port: int | None = None)
 def run(settings: Settings, *, services: str = "all", port: int | None = None) -> None:
     configure_logging(settings.log_level, settings.log_json)
     server, bound, health, db, specs = start(settings, services=services, port=port)
+    # Everything loaded so far lives as long as the process: keep it out of the cyclic
+    # collector's scans, which otherwise cost bulk imports about a fifth of their time.
+    gc.freeze()
     print(f"rapport listening on {settings.host}:{bound}", flush=True)
     try:
         serve_forever(server, health, specs, settings.shutdown_grace_s)

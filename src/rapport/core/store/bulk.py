@@ -1,4 +1,4 @@
-"""Bulk inserts straight through the DB-API `executemany`.
+"""Bulk inserts straight through the driver: `executemany` on SQLite, COPY on PostgreSQL.
 
 SQLAlchemy's per-row bind processing costs more than the insert itself when an import
 writes ~15 rows per candidate; here each column's conversion is chosen once per
@@ -8,17 +8,20 @@ statement and rows go to the driver as tuples. Used on the import hot path only.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import itemgetter
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from rapport.core.store.schema import UtcDateTime
 
 
+@lru_cache(maxsize=256)  # a batch stamps thousands of rows with the same instant
 def _sqlite_datetime(value: datetime | None) -> str | None:
     # the text form SQLAlchemy's SQLite DATETIME writes and reads back
     if value is None:
@@ -27,6 +30,10 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
 
 
 def _json(value) -> str:
+    if not value:
+        return "[]" if isinstance(value, list) else "{}" if isinstance(value, dict) else "null"
+    if isinstance(value, list) and all(type(v) is str for v in value):
+        return "[" + ",".join(map(encode_basestring, value)) + "]"  # the common case, 10x faster
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -84,4 +91,20 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping]) -> None
             for i, conv in convert:
                 values[i] = conv(values[i])
             params[n] = tuple(values)
+    if dialect.name == "postgresql":
+        # COPY is PostgreSQL's bulk path: several times faster than pipelined INSERTs
+        cursor = conn.connection.dbapi_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for values in params:
+                copy.write_row(values)
+        return
     conn.exec_driver_sql(sql, params)
+
+
+def member_of(session: Session, column, values: Iterable) -> ColumnElement[bool]:
+    """`column IN values` that stays cheap for thousands of values: one array parameter
+    on PostgreSQL (`= ANY(:array)`) instead of one bound parameter per value."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)

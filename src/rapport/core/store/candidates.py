@@ -112,12 +112,17 @@ def load_many(session: Session, pks: Sequence[int]) -> list[Candidate]:
     """
     if not pks:
         return []
-    rows = {r.pk: r for r in session.execute(select(CANDIDATES).where(CANDIDATES.c.pk.in_(pks)))}
+    rows = {
+        r.pk: r
+        for r in session.execute(
+            select(CANDIDATES).where(bulk.member_of(session, CANDIDATES.c.pk, pks))
+        )
+    }
     skills: dict[int, list[SkillClaim]] = {}
     for pk, *claim in session.execute(
         select(*_SKILL_COLUMNS)
         .join(SkillRow, SkillRow.id == CANDIDATE_SKILLS.c.skill_id)
-        .where(CANDIDATE_SKILLS.c.candidate_pk.in_(pks))
+        .where(bulk.member_of(session, CANDIDATE_SKILLS.c.candidate_pk, pks))
         .order_by(CANDIDATE_SKILLS.c.candidate_pk, CANDIDATE_SKILLS.c.position)
     ):
         skills.setdefault(pk, []).append(SkillClaim(*claim))
@@ -170,7 +175,11 @@ def ensure_skills(session: Session, claims: Iterable[SkillClaim]) -> None:
     labels = {c.skill_id: c.label for c in claims}
     if not labels:
         return
-    known = set(session.execute(select(SkillRow.id).where(SkillRow.id.in_(labels))).scalars())
+    known = set(
+        session.execute(
+            select(SkillRow.id).where(bulk.member_of(session, SkillRow.id, labels))
+        ).scalars()
+    )
     missing = [{"id": k, "label": v} for k, v in labels.items() if k not in known]
     if missing:
         session.execute(_dialect_insert(session, SkillRow).on_conflict_do_nothing(), missing)
@@ -202,7 +211,7 @@ def identity_owners(
     found: dict[tuple[str, str], int] = {}
     rows = session.execute(
         select(IdentityRow.kind, IdentityRow.value, IdentityRow.candidate_pk).where(
-            IdentityRow.value.in_(values)
+            bulk.member_of(session, IdentityRow.value, values)
         )
     )
     for kind, value, pk in rows:
@@ -427,7 +436,8 @@ def upsert_batch(
     """
     now = datetime.now(UTC)
     created_at = created_at or [None] * len(drafts)
-    pairs = {(str(k), v) for d in drafts for k, v in d.identities()}
+    keys_of = [[(k.value, v) for k, v in d.identities()] for d in drafts]
+    pairs = {kv for keys in keys_of for kv in keys}
     owners = identity_owners(session, pairs)
     existing = {c.pk: c for c in load_many(session, sorted(set(owners.values())))}
     existing_drafts = {pk: c.draft() for pk, c in existing.items()}
@@ -435,7 +445,7 @@ def upsert_batch(
         dict(
             session.execute(
                 select(CANDIDATES.c.pk, CANDIDATES.c.content_hash).where(
-                    CANDIDATES.c.pk.in_(existing)
+                    bulk.member_of(session, CANDIDATES.c.pk, existing)
                 )
             ).all()
         )
@@ -454,7 +464,7 @@ def upsert_batch(
     pending_created: dict[int, datetime | None] = {}
     target_of: list[int | None] = []
     for i, draft in enumerate(drafts):
-        keys = [(str(k), v) for k, v in draft.identities()]
+        keys = keys_of[i]
         # external id is the strongest key; then the first identity that is known
         ordered = sorted(keys, key=lambda kv: kv[0] != IdentityKind.EXTERNAL_ID)
         hits = [owners[kv] for kv in ordered if kv in owners]
@@ -518,7 +528,7 @@ def upsert_batch(
         pk_of_id = dict(
             session.execute(
                 select(CANDIDATES.c.id, CANDIDATES.c.pk).where(
-                    CANDIDATES.c.id.in_([new_ids[t] for t in tmps])
+                    bulk.member_of(session, CANDIDATES.c.id, [new_ids[t] for t in tmps])
                 )
             ).all()
         )

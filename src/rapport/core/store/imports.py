@@ -33,7 +33,9 @@ def known(session: Session, fingerprints: Iterable[str]) -> dict[str, str]:
     rows = session.execute(
         select(FINGERPRINTS.c.fingerprint, CANDIDATES.c.id)
         .join(CANDIDATES, CANDIDATES.c.pk == FINGERPRINTS.c.candidate_pk)
-        .where(FINGERPRINTS.c.fingerprint.in_(fps), CANDIDATES.c.status == ACTIVE)
+        .where(
+            bulk.member_of(session, FINGERPRINTS.c.fingerprint, fps), CANDIDATES.c.status == ACTIVE
+        )
     )
     return dict(rows.all())
 
@@ -43,7 +45,9 @@ def remember(session: Session, applied: Sequence[tuple[str, int]]) -> None:
     unique = {fp: pk for fp, pk in applied}
     stale = set(
         session.execute(
-            select(FINGERPRINTS.c.fingerprint).where(FINGERPRINTS.c.fingerprint.in_(unique))
+            select(FINGERPRINTS.c.fingerprint).where(
+                bulk.member_of(session, FINGERPRINTS.c.fingerprint, unique)
+            )
         ).scalars()
     )
     rows = [{"fingerprint": fp, "candidate_pk": pk} for fp, pk in unique.items() if fp not in stale]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, not_, or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, not_, or_, select
 
 from rapport.core.domain import CONTACT_KINDS, FINAL_ROUND_STAGES, Condition, Rule, Seniority
 from rapport.core.errors import ValidationFailed, Violation
@@ -95,17 +95,20 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace('"', '\\"')
 
 
+def _among(subquery) -> ColumnElement:
+    """`candidates.pk IN (subquery)`: evaluated once into a set, instead of a correlated
+    probe per candidate (what EXISTS becomes on SQLite), so counts over 100k stay fast."""
+    return CandidateRow.pk.in_(subquery)
+
+
 def _condition(c: Condition, now: datetime) -> ColumnElement:
     values = tuple(c.values)
     negate = c.op == "not_in"
     if c.field == "skill":
 
         def has(ids):
-            return exists(
-                select(1).where(
-                    CandidateSkillRow.candidate_pk == CandidateRow.pk,
-                    CandidateSkillRow.skill_id.in_(ids),
-                )
+            return _among(
+                select(CandidateSkillRow.candidate_pk).where(CandidateSkillRow.skill_id.in_(ids))
             )
 
         if c.op == "all":
@@ -125,17 +128,13 @@ def _condition(c: Condition, now: datetime) -> ColumnElement:
     elif c.field == "tag":
         expr = _json_list_has(CandidateRow.tags, values, prefix_match=False)
     elif c.field == "pool":
-        expr = exists(
-            select(1)
-            .select_from(PoolMemberRow)
-            .join(PoolRow)
-            .where(PoolMemberRow.candidate_pk == CandidateRow.pk, PoolRow.id.in_(values))
+        expr = _among(
+            select(PoolMemberRow.candidate_pk).join(PoolRow).where(PoolRow.id.in_(values))
         )
     elif c.field == "last_contacted_days":
         since = now - timedelta(days=int(values[0]))
-        expr = exists(
-            select(1).where(
-                TimelineEventRow.candidate_pk == CandidateRow.pk,
+        expr = _among(
+            select(TimelineEventRow.candidate_pk).where(
                 TimelineEventRow.kind.in_(sorted(CONTACT_KINDS)),
                 TimelineEventRow.occurred_at >= since,
             )
@@ -144,18 +143,12 @@ def _condition(c: Condition, now: datetime) -> ColumnElement:
     else:  # reached_final_round
         stages = sorted(FINAL_ROUND_STAGES)
         expr = or_(
-            exists(
-                select(1).where(
-                    TimelineEventRow.candidate_pk == CandidateRow.pk,
-                    TimelineEventRow.kind == "stage_changed",
-                    TimelineEventRow.stage.in_(stages),
+            _among(
+                select(TimelineEventRow.candidate_pk).where(
+                    TimelineEventRow.kind == "stage_changed", TimelineEventRow.stage.in_(stages)
                 )
             ),
-            exists(
-                select(1).where(
-                    PoolMemberRow.candidate_pk == CandidateRow.pk, PoolMemberRow.stage.in_(stages)
-                )
-            ),
+            _among(select(PoolMemberRow.candidate_pk).where(PoolMemberRow.stage.in_(stages))),
         )
         negate = values == ("false",)
     return not_(expr) if negate else expr

@@ -95,13 +95,9 @@ class CandidateRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    __table_args__ = (
-        Index("ix_candidates_status_pk", "status", "pk"),
-        Index("ix_candidates_country", "country"),
-        Index("ix_candidates_seniority", "seniority"),
-        Index("ix_candidates_source", "source"),
-        Index("ix_candidates_timezone", "timezone"),
-    )
+    # Few secondary indexes on purpose: each one costs every import; segment rules on
+    # low-cardinality columns scan in key order just as fast.
+    __table_args__ = (Index("ix_candidates_country", "country"),)
 
 
 class IdentityRow(Base):
@@ -116,7 +112,8 @@ class IdentityRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(String(400))
 
-    __table_args__ = (UniqueConstraint("kind", "value", name="uq_identities_kind_value"),)
+    # value first: lookups come by value (an email, a phone) across kinds
+    __table_args__ = (UniqueConstraint("value", "kind", name="uq_identities_value_kind"),)
 
 
 class SkillRow(Base):
@@ -134,14 +131,19 @@ class CandidateSkillRow(Base):
     candidate_pk: Mapped[int] = mapped_column(
         BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), primary_key=True
     )
-    skill_id: Mapped[str] = mapped_column(String(200), ForeignKey("skills.id"), primary_key=True)
+    # No foreign key to the skills catalogue: writers add catalogue rows first
+    # (candidates.ensure_skills), and a per-row FK check doubles the cost of bulk imports.
+    skill_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger, default=0)
     level: Mapped[int] = mapped_column(SmallInteger, default=0)
     years: Mapped[float] = mapped_column(Float, default=0.0)
     source: Mapped[str] = mapped_column(String(100), default="")
     evidence: Mapped[str] = mapped_column(String(1000), default="")
 
-    __table_args__ = (Index("ix_candidate_skills_skill", "skill_id", "candidate_pk"),)
+    __table_args__ = (
+        Index("ix_candidate_skills_skill", "skill_id", "candidate_pk"),
+        {"sqlite_with_rowid": False},  # the primary key is the table: one b-tree fewer
+    )
 
 
 class TimelineEventRow(Base):
@@ -259,6 +261,8 @@ class ImportFingerprintRow(Base):
     candidate_pk: Mapped[int] = mapped_column(
         BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), index=True
     )
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class AuditRow(Base):

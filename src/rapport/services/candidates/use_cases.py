@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -42,10 +43,12 @@ from rapport.core.store import (
 )
 from rapport.core.store.db import Database
 from rapport.core.taxonomy import Taxonomy
+from rapport.services.candidates.validation_pool import ValidationPool
 
 log = logging.getLogger(__name__)
 
 LOCATION_FIELDS = ("city", "country", "timezone")
+BULK_WRITES = 5000  # an import writing this many records refreshes planner statistics
 
 
 def draft_to_record(draft: CandidateDraft) -> dict:
@@ -99,6 +102,12 @@ class CandidateUseCases:
             max_short_chars=settings.max_short_field_chars,
             max_text_chars=settings.max_text_field_chars,
         )
+        self._validation = ValidationPool(
+            self.limits, self.taxonomy.resolve, settings.import_workers
+        )
+
+    def close(self) -> None:
+        self._validation.close()
 
     # ------------------------------------------------------------ profiles
 
@@ -156,6 +165,8 @@ class CandidateUseCases:
 
         A record applied by an earlier import (same fields, same options) is recognised by
         its fingerprint and skipped before validation: re-importing a file writes nothing.
+        From the second batch on, a worker process validates the next batch while this
+        thread writes the current one.
         """
         started, started_at = time.perf_counter(), datetime.now(UTC)
         report = ImportReport()
@@ -169,6 +180,8 @@ class CandidateUseCases:
         )
         batch: list[tuple[importing.RawRecord, str]] = []
         size = max(1, self.settings.import_batch_size)
+        in_flight: _Batch | None = None
+        batches = 0
         for raw in importing.parse(options.format, chunks, options.column_mapping or None):
             report.counts["records"] += 1
             if raw.index < options.skip_records:
@@ -178,12 +191,19 @@ class CandidateUseCases:
             fp = imports.fingerprint(options_key, raw.fields) if raw.fields is not None else ""
             batch.append((raw, fp))
             if len(batch) >= size:
-                self._flush(batch, options, report)
-                batch = []
+                batches += 1
+                next_batch = self._start(batch, options, in_worker=batches > 1)
+                self._finish(in_flight, options, report)
+                in_flight, batch = next_batch, []
                 if cancelled():
                     break
         if batch:
-            self._flush(batch, options, report)
+            next_batch = self._start(batch, options, in_worker=False)
+            self._finish(in_flight, options, report)
+            in_flight = next_batch
+        self._finish(in_flight, options, report)
+        if report.counts["created"] + report.counts["updated"] >= BULK_WRITES:
+            self.db.refresh_statistics()
         report.seconds = time.perf_counter() - started
         with self.db.transaction() as s:
             imports.log_run(
@@ -196,44 +216,58 @@ class CandidateUseCases:
             )
         return report
 
-    def _flush(
+    def _start(
         self,
         batch: list[tuple[importing.RawRecord, str]],
         options: ImportOptions,
-        report: ImportReport,
-    ) -> None:
+        *,
+        in_worker: bool,
+    ) -> _Batch:
+        """Settle what needs no validation (bad rows, records applied before) and hand the
+        rest to validation, in the worker process or here."""
         with self.db.read() as s:
             seen = imports.known(s, [fp for _, fp in batch if fp])
-        results: dict[int, RecordResult] = {}
-        pending: list[tuple[importing.RawRecord, str, CandidateDraft]] = []
+        started = _Batch(order=[raw.index for raw, _ in batch], end=batch[-1][0].index + 1)
         for raw, fp in batch:
             if raw.error is not None:
-                results[raw.index] = RecordResult(raw.index, raw.line, "failed", "", [raw.error])
+                started.done[raw.index] = RecordResult(
+                    raw.index, raw.line, "failed", "", [raw.error]
+                )
             elif fp in seen:
-                results[raw.index] = RecordResult(raw.index, raw.line, "unchanged", seen[fp])
+                started.done[raw.index] = RecordResult(raw.index, raw.line, "unchanged", seen[fp])
             else:
-                try:
-                    draft = self.build_draft(
-                        raw.fields,
-                        default_region=options.default_region,
-                        default_source=options.source,
-                    )
-                except ValidationFailed as exc:
-                    results[raw.index] = RecordResult(
-                        raw.index, raw.line, "failed", "", exc.violations
-                    )
-                    continue
-                pending.append((raw, fp, draft))
+                started.to_validate.append((raw, fp))
+        fields = [raw.fields for raw, _ in started.to_validate]
+        if in_worker:
+            started.validated = self._validation.submit(
+                fields, options.default_region, options.source
+            )
+        else:
+            started.validated = _completed(
+                self._validation.validate_here(fields, options.default_region, options.source)
+            )
+        return started
+
+    def _finish(self, started: _Batch | None, options: ImportOptions, report: ImportReport) -> None:
+        """Write a validated batch in one transaction and count its outcomes."""
+        if started is None:
+            return
+        pending = []
+        for (raw, fp), outcome in zip(started.to_validate, started.validated.result(), strict=True):
+            if isinstance(outcome, list):
+                started.done[raw.index] = RecordResult(raw.index, raw.line, "failed", "", outcome)
+            else:
+                pending.append((raw, fp, outcome))
         for (raw, _, _), res in zip(pending, self._write(pending), strict=True):
-            results[raw.index] = RecordResult(
+            started.done[raw.index] = RecordResult(
                 raw.index, raw.line, res.outcome, res.candidate_id, res.errors
             )
-        for raw, _ in batch:
-            r = results[raw.index]
+        for index in started.order:
+            r = started.done[index]
             report.counts[r.outcome] += 1
             if options.all_results or r.outcome == candidates.Outcome.FAILED:
                 report.results.append(r)
-        report.committed_through = max(report.committed_through, batch[-1][0].index + 1)
+        report.committed_through = max(report.committed_through, started.end)
 
     def _write(self, pending) -> list[candidates.UpsertResult]:
         """Upsert the drafts and remember their fingerprints, in one transaction."""
@@ -386,6 +420,23 @@ class CandidateUseCases:
                 seq = events[-1].seq
             else:
                 time.sleep(poll_s)
+
+
+@dataclass
+class _Batch:
+    """One import batch on its way from the parser to the database."""
+
+    order: list[int]
+    end: int
+    done: dict[int, RecordResult] = field(default_factory=dict)
+    to_validate: list[tuple[importing.RawRecord, str]] = field(default_factory=list)
+    validated: Future | None = None
+
+
+def _completed(value) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 def _mask_fields(mask: Sequence[str]) -> set[str]:

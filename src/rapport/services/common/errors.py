@@ -51,7 +51,7 @@ MAX_VIOLATION_BYTES = 4 * 1024
 def status_code_for(exc: BaseException) -> grpc.StatusCode | None:
     """The mapped code for a domain error (subclasses inherit), or None if unmapped."""
     for cls in type(exc).__mro__:
-        code = STATUS.get(cls)  # type: ignore[call-overload]
+        code = STATUS.get(cls)
         if code is not None:
             return code
     return None

@@ -3,7 +3,7 @@ merges, imports and audit log.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 19:39:23.546319
+Create Date: 2026-11-25 20:00:40.158725
 """
 
 import sqlalchemy as sa
@@ -83,10 +83,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("candidates", schema=None) as batch_op:
         batch_op.create_index("ix_candidates_country", ["country"], unique=False)
-        batch_op.create_index("ix_candidates_seniority", ["seniority"], unique=False)
-        batch_op.create_index("ix_candidates_source", ["source"], unique=False)
-        batch_op.create_index("ix_candidates_status_pk", ["status", "pk"], unique=False)
-        batch_op.create_index("ix_candidates_timezone", ["timezone"], unique=False)
 
     op.create_table(
         "change_feed",
@@ -176,10 +172,8 @@ def upgrade() -> None:
             name=op.f("fk_candidate_skills_candidate_pk_candidates"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["skill_id"], ["skills.id"], name=op.f("fk_candidate_skills_skill_id_skills")
-        ),
         sa.PrimaryKeyConstraint("candidate_pk", "skill_id", name=op.f("pk_candidate_skills")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("candidate_skills", schema=None) as batch_op:
         batch_op.create_index(
@@ -206,7 +200,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identities")),
-        sa.UniqueConstraint("kind", "value", name="uq_identities_kind_value"),
+        sa.UniqueConstraint("value", "kind", name="uq_identities_value_kind"),
     )
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.create_index(
@@ -226,6 +220,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("fingerprint", name=op.f("pk_import_fingerprints")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("import_fingerprints", schema=None) as batch_op:
         batch_op.create_index(
@@ -354,10 +349,6 @@ def downgrade() -> None:
     op.drop_table("import_runs")
     op.drop_table("change_feed")
     with op.batch_alter_table("candidates", schema=None) as batch_op:
-        batch_op.drop_index("ix_candidates_timezone")
-        batch_op.drop_index("ix_candidates_status_pk")
-        batch_op.drop_index("ix_candidates_source")
-        batch_op.drop_index("ix_candidates_seniority")
         batch_op.drop_index("ix_candidates_country")
 
     op.drop_table("candidates")

@@ -1,0 +1,103 @@
+"""Validation of import records in a worker process.
+
+An import is CPU-bound in Python: validating a record (email, phone, country, skills...)
+costs about as much as writing it. A worker process validates batch N+1 while the server
+writes batch N, so a 2-core machine uses both cores. The pool is started on first use and
+kept for the life of the service; small imports never wait for it.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from rapport.core import validation
+from rapport.core.domain import CandidateDraft
+from rapport.core.errors import ValidationFailed, Violation
+
+log = logging.getLogger(__name__)
+
+Outcome = CandidateDraft | list[Violation]
+_limits: validation.Limits | None = None
+_resolver = None
+
+
+def _init(limits: validation.Limits) -> None:
+    global _limits, _resolver
+    from rapport.core.taxonomy import Taxonomy
+
+    _limits, _resolver = limits, Taxonomy.bundled().resolve
+    gc.freeze()  # long-lived state stays out of the collector's scans
+
+
+def validate_all(
+    records: Sequence[Mapping],
+    default_region: str,
+    default_source: str,
+    limits: validation.Limits,
+    resolver,
+) -> list[Outcome]:
+    out: list[Outcome] = []
+    for fields in records:
+        try:
+            out.append(
+                validation.build_draft(
+                    fields,
+                    default_region=default_region,
+                    default_source=default_source,
+                    skill_resolver=resolver,
+                    limits=limits,
+                )
+            )
+        except ValidationFailed as exc:
+            out.append(list(exc.violations))
+    return out
+
+
+def _validate_in_worker(records, default_region: str, default_source: str) -> list[Outcome]:
+    return validate_all(records, default_region, default_source, _limits, _resolver)
+
+
+class ValidationPool:
+    """One worker process (spawned, so no gRPC threads are forked) and a fallback in-process
+    path for when the pool is disabled or broken."""
+
+    def __init__(self, limits: validation.Limits, resolver, workers: int) -> None:
+        self._limits, self._resolver, self._workers = limits, resolver, workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(
+        self, records: Sequence[Mapping], default_region: str, default_source: str
+    ) -> Future:
+        if self._workers > 0:
+            try:
+                return self._executor().submit(
+                    _validate_in_worker, list(records), default_region, default_source
+                )
+            except RuntimeError:  # broken or shut down: fall back to this process
+                log.warning("validation worker unavailable; validating in-process")
+                self._pool = None
+        done: Future = Future()
+        done.set_result(self.validate_here(records, default_region, default_source))
+        return done
+
+    def validate_here(self, records, default_region: str, default_source: str) -> list[Outcome]:
+        return validate_all(records, default_region, default_source, self._limits, self._resolver)
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init,
+                initargs=(self._limits,),
+            )
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

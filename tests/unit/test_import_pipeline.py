@@ -1,0 +1,41 @@
+"""The import use case with its validation worker process: same outcomes as in-process."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.services.candidates.use_cases import CandidateUseCases, ImportOptions
+
+HEADER = "external_id,first_name,last_name,email,country,timezone,skills\n"
+
+
+def rows(n: int) -> str:
+    out = []
+    for i in range(n):
+        email = "broken" if i % 7 == 3 else f"p{i}@example.com"
+        out.append(f"x-{i},P{i},Test,{email},DE,Europe/Berlin,Python;k8s\n")
+    return HEADER + "".join(out)
+
+
+def run_import(db, settings, workers: int, text: str):
+    uc = CandidateUseCases(
+        db, settings.model_copy(update={"import_batch_size": 10, "import_workers": workers})
+    )
+    try:
+        return uc.import_stream(ImportOptions(format="csv", all_results=True), [text.encode()])
+    finally:
+        uc.close()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_batches_validated_in_a_worker_match_in_process(db, settings, workers):
+    report = run_import(db, settings, workers, rows(35))
+    assert report.counts["records"] == 35
+    assert report.counts["failed"] == 5 and report.counts["created"] == 30
+    assert [r.index for r in report.results] == list(range(35))
+    failed = [r for r in report.results if r.outcome == "failed"]
+    assert all(r.errors[0].field == "emails[0]" for r in failed)
+    assert report.committed_through == 35
+
+    again = run_import(db, settings, workers, rows(35))
+    assert again.counts["unchanged"] == 30 and again.counts["failed"] == 5
