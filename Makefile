@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup demo serve test test-fast lint protos bench clean
+.PHONY: setup demo serve test lint protos bench clean
 
 setup: $(STAMP)
 
@@ -37,7 +37,6 @@ protos: setup
 
 bench: setup
 	$(BIN)/python bench/import.py
-	$(BIN)/python bench/queries.py
 
 clean:
 	rm -rf $(VENV) .rapport .pytest_cache

@@ -146,3 +146,32 @@ def test_page_tokens_round_trip_and_reject_forgeries():
             paging.decode(bad)
     with pytest.raises(ValidationFailed):
         paging.page_size(5000)
+
+
+def test_counted_pages_report_the_same_total(db):
+    with db.transaction() as s:
+        candidates.upsert_batch(
+            s,
+            [
+                draft(emails=[f"p{i}@example.com"], country="DE" if i % 3 else "FR")
+                for i in range(25)
+            ],
+        )
+    rule = Rule((Condition("country", "in", ("DE",)),))
+    with db.read() as s:
+        first = candidates.list_page(s, rule, 10, "", count=True)
+        second = candidates.list_page(s, rule, 10, first.next_token, count=True)
+        empty = candidates.list_page(
+            s, Rule((Condition("country", "in", ("JP",)),)), 10, "", count=True
+        )
+    assert first.total == second.total == 16
+    assert len(first.items) == 10 and len(second.items) == 6 and not second.next_token
+    assert empty.total == 0 and empty.items == []
+
+
+def test_statistics_refresh_runs_on_this_backend(db):
+    with db.transaction() as s:
+        candidates.upsert_batch(s, [draft()])
+    db.refresh_statistics()  # PostgreSQL: VACUUM outside any transaction; SQLite: optimize
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(CandidateRow)).scalar_one() == 1

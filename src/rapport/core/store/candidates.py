@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from rapport.core.domain import (
     SkillClaim,
 )
 from rapport.core.errors import AlreadyExists, NotFound, StaleVersion, ValidationFailed, Violation
+from rapport.core.ids import uuid7
 from rapport.core.store import audit, bulk, feed, paging
 from rapport.core.store.db import Database
 from rapport.core.store.rules import compile_rule
@@ -295,7 +296,7 @@ def create(
     check_identities_free(session, draft, None)
     now = datetime.now(UTC)
     values = row_values(draft) | {
-        "id": candidate_id or str(uuid.uuid4()),
+        "id": candidate_id or uuid7(),
         "version": 1,
         "status": ACTIVE,
         "consent_state": ConsentState.UNKNOWN.value,
@@ -363,9 +364,11 @@ def list_page(
     now: datetime | None = None,
     count: bool = False,
 ) -> Page:
-    """Active candidates matching `rule`, in creation order, one keyset page at a time."""
-    from sqlalchemy import func
+    """Active candidates matching `rule`, in creation order, one keyset page at a time.
 
+    The page and the count are separate queries: the page stops after `size` matches in key
+    order, which a window count over the same query would prevent on PostgreSQL.
+    """
     size = paging.page_size(size)
     after = paging.decode(token)
     where = [CandidateRow.status == ACTIVE, *compile_rule(rule, now or datetime.now(UTC))]
@@ -377,13 +380,13 @@ def list_page(
             .limit(size + 1)
         ).scalars()
     )
-    more = len(pks) > size
-    pks = pks[:size]
     total = -1
     if count:
         total = session.execute(
             select(func.count()).select_from(CandidateRow).where(*where)
         ).scalar_one()
+    more = len(pks) > size
+    pks = pks[:size]
     return Page(load_many(session, pks), paging.encode(pks[-1]) if more else "", total)
 
 
@@ -507,7 +510,7 @@ def upsert_batch(
         results.append(UpsertResult(step))
 
     # inserts
-    new_ids = {tmp: str(uuid.uuid4()) for tmp in pending_new}
+    new_ids = {tmp: uuid7() for tmp in pending_new}
     real_pk: dict[int, int] = {}
     if pending_new:
         tmps = list(pending_new)

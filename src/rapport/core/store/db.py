@@ -119,11 +119,15 @@ class Database:
 
     def refresh_statistics(self) -> None:
         """After a bulk load: fresh planner statistics, or PostgreSQL keeps planning for the
-        empty tables it last sampled (seq scans where an index lookup takes a millisecond)."""
-        with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql("ANALYZE")
-            else:
+        empty tables it last sampled (seq scans where an index lookup takes a millisecond).
+        Autovacuum would get there too, a minute or more later."""
+        if self.dialect == "postgresql":
+            # VACUUM also marks pages all-visible, which index-only scans need; it cannot
+            # run inside a transaction.
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM (ANALYZE) candidates, candidate_skills, identities")
+        else:
+            with self.engine.begin() as conn:
                 conn.exec_driver_sql("PRAGMA optimize")
 
     def close(self) -> None:

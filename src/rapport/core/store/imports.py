@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rapport.core import context
+from rapport.core.ids import uuid7
 from rapport.core.store import bulk
 from rapport.core.store.candidates import ACTIVE, CANDIDATES
 from rapport.core.store.schema import ImportFingerprintRow, ImportRunRow
@@ -72,7 +72,7 @@ def log_run(
 ) -> None:
     session.add(
         ImportRunRow(
-            id=str(uuid.uuid4()),
+            id=uuid7(),
             file_name=file_name[:500],
             format=fmt,
             actor=context.current().actor,

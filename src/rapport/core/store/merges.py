@@ -6,7 +6,6 @@ and the ids of the timeline events it moved, so unmerge can put everything back.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from rapport.core import context
 from rapport.core.domain import Candidate, CandidateDraft, SkillClaim
 from rapport.core.errors import NotFound, PreconditionFailed, ValidationFailed, Violation
+from rapport.core.ids import uuid7
 from rapport.core.store import audit, feed
 from rapport.core.store.candidates import (
     ACTIVE,
@@ -49,7 +49,7 @@ def _snapshot(session: Session, pk: int) -> dict:
             for t in session.execute(
                 select(IdentityRow.kind, IdentityRow.value)
                 .where(IdentityRow.candidate_pk == pk)
-                .order_by(IdentityRow.id)
+                .order_by(IdentityRow.kind, IdentityRow.value)
             )
         ],
         "skills": [
@@ -173,7 +173,7 @@ def merge(
     )
     before["moved_events"] = moved_events
     before["added_pools"] = [m["pool_pk"] for m in added_pools]
-    merge_id = str(uuid.uuid4())
+    merge_id = uuid7()
     session.execute(
         insert(MergeRow),
         {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from rapport.core.domain import DEFAULT_POOL_STAGES, Page, Pool, PoolMember
 from rapport.core.errors import AlreadyExists, NotFound, ValidationFailed, Violation
+from rapport.core.ids import uuid7
 from rapport.core.store import audit, feed, paging, timeline
 from rapport.core.store.candidates import ACTIVE, load_many
 from rapport.core.store.schema import CandidateRow, PoolMemberRow, PoolRow
@@ -39,7 +39,7 @@ def create(session: Session, name: str, description: str = "", stages: Sequence[
     if session.execute(select(PoolRow.pk).where(PoolRow.name == name)).first():
         raise AlreadyExists(f"pool.name: a pool named {name!r} exists")
     row = PoolRow(
-        id=str(uuid.uuid4()),
+        id=uuid7(),
         name=name,
         description=description,
         stages=list(stages),

@@ -21,7 +21,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -101,19 +100,18 @@ class CandidateRow(Base):
 
 
 class IdentityRow(Base):
-    """Normalised email / phone / profile URL / external id. Unique across the store."""
+    """Normalised email / phone / profile URL / external id. Unique across the store: the
+    (value, kind) primary key is the uniqueness rule and the lookup path (by value)."""
 
     __tablename__ = "identities"
 
-    id: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    value: Mapped[str] = mapped_column(String(400), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     candidate_pk: Mapped[int] = mapped_column(
         BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(20))
-    value: Mapped[str] = mapped_column(String(400))
 
-    # value first: lookups come by value (an email, a phone) across kinds
-    __table_args__ = (UniqueConstraint("value", "kind", name="uq_identities_value_kind"),)
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class SkillRow(Base):

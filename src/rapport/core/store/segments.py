@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from rapport.core.domain import Condition, Page, Rule, Segment
 from rapport.core.errors import AlreadyExists, NotFound, ValidationFailed, Violation
+from rapport.core.ids import uuid7
 from rapport.core.store import audit, candidates
 from rapport.core.store.rules import validate_rule
 from rapport.core.store.schema import SegmentRow
@@ -40,7 +40,7 @@ def create(session: Session, name: str, description: str, rule: Rule) -> Segment
     if session.execute(select(SegmentRow.pk).where(SegmentRow.name == name)).first():
         raise AlreadyExists(f"segment.name: a segment named {name!r} exists")
     row = SegmentRow(
-        id=str(uuid.uuid4()),
+        id=uuid7(),
         name=name,
         description=description,
         rule=rule_to_json(rule),

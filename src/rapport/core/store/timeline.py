@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from rapport.core.domain import CHANNELS, TIMELINE_KINDS, Page, TimelineEvent
 from rapport.core.errors import ValidationFailed, Violation
+from rapport.core.ids import uuid7
 from rapport.core.store import audit, feed, paging
 from rapport.core.store.candidates import pk_for
 from rapport.core.store.schema import CandidateRow, TimelineEventRow
@@ -72,7 +72,7 @@ def add(
     pk = pk_for(session, candidate_id)
     now = datetime.now(UTC)
     values = {
-        "id": str(uuid.uuid4()),
+        "id": uuid7(),
         "candidate_pk": pk,
         "kind": kind,
         "occurred_at": occurred_at or now,
@@ -96,7 +96,7 @@ def add_many(session: Session, rows: Sequence[dict]) -> None:
     now = datetime.now(UTC)
     full = [
         {
-            "id": str(uuid.uuid4()),
+            "id": uuid7(),
             "channel": "",
             "actor": "",
             "stage": "",

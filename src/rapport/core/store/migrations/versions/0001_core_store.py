@@ -3,7 +3,7 @@ merges, imports and audit log.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:00:40.158725
+Create Date: 2026-11-25 20:12:37.144657
 """
 
 import sqlalchemy as sa
@@ -182,25 +182,19 @@ def upgrade() -> None:
 
     op.create_table(
         "identities",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        sa.Column("value", sa.String(length=400), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column(
             "candidate_pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("value", sa.String(length=400), nullable=False),
         sa.ForeignKeyConstraint(
             ["candidate_pk"],
             ["candidates.pk"],
             name=op.f("fk_identities_candidate_pk_candidates"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_identities")),
-        sa.UniqueConstraint("value", "kind", name="uq_identities_value_kind"),
+        sa.PrimaryKeyConstraint("value", "kind", name=op.f("pk_identities")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("identities", schema=None) as batch_op:
         batch_op.create_index(

@@ -1,0 +1,34 @@
+"""Identifiers: time-ordered UUIDs (version 7, RFC 9562).
+
+Random v4 UUIDs scatter inserts across every index that holds them (candidate ids, audit
+targets), so a bulk import dirties a page per row; v7 ids grow with time and append.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+_lock = threading.Lock()
+_last = (0, 0)
+
+
+def uuid7() -> str:
+    """A v7 UUID string: 48-bit Unix milliseconds, then a 12-bit counter within that
+    millisecond (monotonic in this process), then 62 random bits."""
+    global _last
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        last_ms, counter = _last
+        if ms <= last_ms:
+            ms, counter = last_ms, counter + 1
+            if counter > 0xFFF:  # counter exhausted: borrow the next millisecond
+                ms, counter = ms + 1, 0
+        else:
+            counter = 0
+        _last = (ms, counter)
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
+    return str(uuid.UUID(int=value))
