@@ -25,39 +25,38 @@ def fingerprint(options_key: str, fields: Mapping) -> str:
     return hashlib.blake2b(f"{options_key}\x1e{raw}".encode(), digest_size=16).hexdigest()
 
 
-def known(session: Session, fingerprints: Iterable[str]) -> dict[str, str]:
-    """fingerprint -> candidate id, for records already applied to an active candidate."""
+def known(session: Session, fingerprints: Iterable[str]) -> tuple[dict[str, str], set[str]]:
+    """(fingerprint -> candidate id for records already applied to an active candidate,
+    every one of `fingerprints` the store holds at all)."""
     fps = list(set(fingerprints))
     if not fps:
-        return {}
+        return {}, set()
     rows = session.execute(
-        select(FINGERPRINTS.c.fingerprint, CANDIDATES.c.id)
+        select(FINGERPRINTS.c.fingerprint, CANDIDATES.c.id, CANDIDATES.c.status)
         .join(CANDIDATES, CANDIDATES.c.pk == FINGERPRINTS.c.candidate_pk)
-        .where(
-            bulk.member_of(session, FINGERPRINTS.c.fingerprint, fps), CANDIDATES.c.status == ACTIVE
-        )
-    )
-    return dict(rows.all())
+        .where(bulk.member_of(session, FINGERPRINTS.c.fingerprint, fps))
+    ).all()
+    return {fp: cid for fp, cid, status in rows if status == ACTIVE}, {fp for fp, _, _ in rows}
 
 
-def remember(session: Session, applied: Sequence[tuple[str, int]]) -> None:
-    """Record (fingerprint, candidate pk) pairs; a fingerprint seen before is left alone."""
+def remember(
+    session: Session, applied: Sequence[tuple[str, int]], present: set[str] | None = None
+) -> None:
+    """Record (fingerprint, candidate pk) pairs. `present`: which of them the store already
+    holds (from `known`), saving a lookup; those are re-pointed at the candidate that now
+    carries the record (the one they named was merged away)."""
     unique = {fp: pk for fp, pk in applied}
-    stale = set(
+    if present is None:
+        present = known(session, unique)[1]
+    for fp in present & unique.keys():
         session.execute(
-            select(FINGERPRINTS.c.fingerprint).where(
-                bulk.member_of(session, FINGERPRINTS.c.fingerprint, unique)
-            )
-        ).scalars()
-    )
-    rows = [{"fingerprint": fp, "candidate_pk": pk} for fp, pk in unique.items() if fp not in stale]
-    if stale:  # the candidate it pointed to was merged away: point at the current one
-        for fp in stale:
-            session.execute(
-                FINGERPRINTS.update()
-                .where(FINGERPRINTS.c.fingerprint == fp)
-                .values(candidate_pk=unique[fp])
-            )
+            FINGERPRINTS.update()
+            .where(FINGERPRINTS.c.fingerprint == fp)
+            .values(candidate_pk=unique[fp])
+        )
+    rows = [
+        {"fingerprint": fp, "candidate_pk": pk} for fp, pk in unique.items() if fp not in present
+    ]
     bulk.insert_rows(session, FINGERPRINTS, rows)
 
 

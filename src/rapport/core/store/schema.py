@@ -126,11 +126,10 @@ class SkillRow(Base):
 class CandidateSkillRow(Base):
     __tablename__ = "candidate_skills"
 
-    candidate_pk: Mapped[int] = mapped_column(
-        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), primary_key=True
-    )
-    # No foreign key to the skills catalogue: writers add catalogue rows first
-    # (candidates.ensure_skills), and a per-row FK check doubles the cost of bulk imports.
+    # No foreign keys here: at ~8 rows per candidate, PostgreSQL's per-row FK checks were
+    # the largest single cost of a bulk import. Writers add catalogue rows first
+    # (candidates.ensure_skills); whoever deletes a candidate deletes its skills.
+    candidate_pk: Mapped[int] = mapped_column(BigPk, primary_key=True)
     skill_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger, default=0)
     level: Mapped[int] = mapped_column(SmallInteger, default=0)

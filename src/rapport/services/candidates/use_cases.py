@@ -226,8 +226,10 @@ class CandidateUseCases:
         """Settle what needs no validation (bad rows, records applied before) and hand the
         rest to validation, in the worker process or here."""
         with self.db.read() as s:
-            seen = imports.known(s, [fp for _, fp in batch if fp])
-        started = _Batch(order=[raw.index for raw, _ in batch], end=batch[-1][0].index + 1)
+            seen, present = imports.known(s, [fp for _, fp in batch if fp])
+        started = _Batch(
+            order=[raw.index for raw, _ in batch], end=batch[-1][0].index + 1, present=present
+        )
         for raw, fp in batch:
             if raw.error is not None:
                 started.done[raw.index] = RecordResult(
@@ -258,7 +260,7 @@ class CandidateUseCases:
                 started.done[raw.index] = RecordResult(raw.index, raw.line, "failed", "", outcome)
             else:
                 pending.append((raw, fp, outcome))
-        for (raw, _, _), res in zip(pending, self._write(pending), strict=True):
+        for (raw, _, _), res in zip(pending, self._write(pending, started.present), strict=True):
             started.done[raw.index] = RecordResult(
                 raw.index, raw.line, res.outcome, res.candidate_id, res.errors
             )
@@ -269,10 +271,10 @@ class CandidateUseCases:
                 report.results.append(r)
         report.committed_through = max(report.committed_through, started.end)
 
-    def _write(self, pending) -> list[candidates.UpsertResult]:
+    def _write(self, pending, present: set[str]) -> list[candidates.UpsertResult]:
         """Upsert the drafts and remember their fingerprints, in one transaction."""
 
-        def apply(session, items) -> list[candidates.UpsertResult]:
+        def apply(session, items, present) -> list[candidates.UpsertResult]:
             outcomes = candidates.upsert_batch(session, [d for _, _, d in items])
             imports.remember(
                 session,
@@ -281,6 +283,7 @@ class CandidateUseCases:
                     for (_, fp, _), res in zip(items, outcomes, strict=True)
                     if res.outcome != candidates.Outcome.FAILED
                 ],
+                present,
             )
             return outcomes
 
@@ -288,7 +291,7 @@ class CandidateUseCases:
             return []
         try:
             with self.db.transaction() as s:
-                return apply(s, pending)
+                return apply(s, pending, present)
         except (IntegrityError, StaleVersion):
             # a concurrent writer took an identity or a version: redo one record at a time
             log.warning("import batch collided with a concurrent write; retrying one by one")
@@ -296,7 +299,7 @@ class CandidateUseCases:
         for item in pending:
             try:
                 with self.db.transaction() as s:
-                    outcomes.extend(apply(s, [item]))
+                    outcomes.extend(apply(s, [item], None))  # look again: others wrote
             except (IntegrityError, StaleVersion, RapportError) as exc:
                 outcomes.append(
                     candidates.UpsertResult(
@@ -431,6 +434,7 @@ class _Batch:
     done: dict[int, RecordResult] = field(default_factory=dict)
     to_validate: list[tuple[importing.RawRecord, str]] = field(default_factory=list)
     validated: Future | None = None
+    present: set[str] = field(default_factory=set)  # fingerprints the store already holds
 
 
 def _completed(value) -> Future:

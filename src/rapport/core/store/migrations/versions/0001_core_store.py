@@ -3,7 +3,7 @@ merges, imports and audit log.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 20:12:37.144657
+Create Date: 2026-11-25 20:23:04.817245
 """
 
 import sqlalchemy as sa
@@ -37,6 +37,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index("ix_audit_target", ["target_id", "at"], unique=False)
+
+    op.create_table(
+        "candidate_skills",
+        sa.Column(
+            "candidate_pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("skill_id", sa.String(length=200), nullable=False),
+        sa.Column("position", sa.SmallInteger(), nullable=False),
+        sa.Column("level", sa.SmallInteger(), nullable=False),
+        sa.Column("years", sa.Float(), nullable=False),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("evidence", sa.String(length=1000), nullable=False),
+        sa.PrimaryKeyConstraint("candidate_pk", "skill_id", name=op.f("pk_candidate_skills")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("candidate_skills", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_candidate_skills_skill", ["skill_id", "candidate_pk"], unique=False
+        )
 
     op.create_table(
         "candidates",
@@ -155,31 +174,6 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=300), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_skills")),
     )
-    op.create_table(
-        "candidate_skills",
-        sa.Column(
-            "candidate_pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("skill_id", sa.String(length=200), nullable=False),
-        sa.Column("position", sa.SmallInteger(), nullable=False),
-        sa.Column("level", sa.SmallInteger(), nullable=False),
-        sa.Column("years", sa.Float(), nullable=False),
-        sa.Column("source", sa.String(length=100), nullable=False),
-        sa.Column("evidence", sa.String(length=1000), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["candidate_pk"],
-            ["candidates.pk"],
-            name=op.f("fk_candidate_skills_candidate_pk_candidates"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("candidate_pk", "skill_id", name=op.f("pk_candidate_skills")),
-        sqlite_with_rowid=False,
-    )
-    with op.batch_alter_table("candidate_skills", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_candidate_skills_skill", ["skill_id", "candidate_pk"], unique=False
-        )
-
     op.create_table(
         "identities",
         sa.Column("value", sa.String(length=400), nullable=False),
@@ -333,10 +327,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_identities_candidate_pk"))
 
     op.drop_table("identities")
-    with op.batch_alter_table("candidate_skills", schema=None) as batch_op:
-        batch_op.drop_index("ix_candidate_skills_skill")
-
-    op.drop_table("candidate_skills")
     op.drop_table("skills")
     op.drop_table("segments")
     op.drop_table("pools")
@@ -346,6 +336,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_candidates_country")
 
     op.drop_table("candidates")
+    with op.batch_alter_table("candidate_skills", schema=None) as batch_op:
+        batch_op.drop_index("ix_candidate_skills_skill")
+
+    op.drop_table("candidate_skills")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_target")
 
