@@ -172,6 +172,6 @@ def test_counted_pages_report_the_same_total(db):
 def test_statistics_refresh_runs_on_this_backend(db):
     with db.transaction() as s:
         candidates.upsert_batch(s, [draft()])
-    db.refresh_statistics()  # PostgreSQL: VACUUM outside any transaction; SQLite: optimize
+    db.refresh_statistics()  # PostgreSQL: VACUUM outside any transaction; SQLite: ANALYZE
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(CandidateRow)).scalar_one() == 1

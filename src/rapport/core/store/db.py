@@ -127,8 +127,10 @@ class Database:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM (ANALYZE) candidates, candidate_skills, identities")
         else:
+            # a full ANALYZE: `PRAGMA optimize` samples only some tables, and half the
+            # statistics led SQLite to probe by country for each skill match (2x slower)
             with self.engine.begin() as conn:
-                conn.exec_driver_sql("PRAGMA optimize")
+                conn.exec_driver_sql("ANALYZE")
 
     def close(self) -> None:
         self.engine.dispose()
