@@ -28,7 +28,6 @@ from rapport.core.domain import (
 from rapport.core.errors import AlreadyExists, NotFound, StaleVersion, ValidationFailed, Violation
 from rapport.core.ids import uuid7
 from rapport.core.store import audit, bulk, feed, paging
-from rapport.core.store.db import Database
 from rapport.core.store.rules import compile_rule
 from rapport.core.store.schema import CandidateRow, CandidateSkillRow, IdentityRow, SkillRow
 
@@ -597,28 +596,3 @@ def upsert_batch(
     if updated_ids:
         audit.record(session, "candidate.import.update", updated_ids)
     return results
-
-
-class CandidateStore:
-    """Transaction-per-call facade over the functions above, for use cases and tools."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def create(self, draft: CandidateDraft) -> Candidate:
-        with self.db.transaction() as s:
-            return create(s, draft)
-
-    def get(self, candidate_id: str) -> Candidate:
-        with self.db.read() as s:
-            return get(s, candidate_id)
-
-    def update(
-        self, candidate_id: str, draft: CandidateDraft, expected_version: int = 0
-    ) -> Candidate:
-        with self.db.transaction() as s:
-            return update(s, candidate_id, draft, expected_version)
-
-    def list(self, rule: Rule, size: int = 0, token: str = "", *, count: bool = False) -> Page:
-        with self.db.read() as s:
-            return list_page(s, rule, size, token, count=count)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rapport.core.domain import ChangeEvent
@@ -31,7 +31,3 @@ def read_since(session: Session, since_seq: int, limit: int = 1000) -> list[Chan
         .limit(limit)
     ).scalars()
     return [ChangeEvent(r.seq, r.candidate_id, r.op, r.at) for r in rows]
-
-
-def last_seq(session: Session) -> int:
-    return session.execute(select(func.coalesce(func.max(ChangeFeedRow.seq), 0))).scalar_one()
