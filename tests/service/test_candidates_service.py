@@ -419,7 +419,9 @@ def test_pools_segments_and_preview(stub):
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as err:
         stub.AddToPool(
-            pb.AddToPoolRequest(pool_id=pool.id, candidate_ids=[ids[3], ids[3][:-1] + "0"])
+            pb.AddToPoolRequest(
+                pool_id=pool.id, candidate_ids=[ids[3], "00000000-0000-4000-8000-000000000000"]
+            )
         )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     assert stub.ListPool(pb.ListPoolRequest(pool_id=pool.id)).members[0].stage == "final_round"
