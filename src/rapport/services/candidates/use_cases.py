@@ -181,7 +181,6 @@ class CandidateUseCases:
         batch: list[tuple[importing.RawRecord, str]] = []
         size = max(1, self.settings.import_batch_size)
         in_flight: _Batch | None = None
-        batches = 0
         for raw in importing.parse(options.format, chunks, options.column_mapping or None):
             report.counts["records"] += 1
             if raw.index < options.skip_records:
@@ -191,16 +190,15 @@ class CandidateUseCases:
             fp = imports.fingerprint(options_key, raw.fields) if raw.fields is not None else ""
             batch.append((raw, fp))
             if len(batch) >= size:
-                batches += 1
-                next_batch = self._start(batch, options, in_worker=batches > 1)
-                self._finish(in_flight, options, report)
-                in_flight, batch = next_batch, []
+                # the first batch is validated here while the worker process starts up
+                in_flight = self._advance(
+                    in_flight, batch, options, report, in_worker=in_flight is not None
+                )
+                batch = []
                 if cancelled():
                     break
         if batch:
-            next_batch = self._start(batch, options, in_worker=False)
-            self._finish(in_flight, options, report)
-            in_flight = next_batch
+            in_flight = self._advance(in_flight, batch, options, report, in_worker=False)
         self._finish(in_flight, options, report)
         if report.counts["created"] + report.counts["updated"] >= BULK_WRITES:
             self.db.refresh_statistics()
@@ -215,6 +213,20 @@ class CandidateUseCases:
                 summary=report.counts | {"committed_through": report.committed_through},
             )
         return report
+
+    def _advance(
+        self,
+        in_flight: _Batch | None,
+        batch,
+        options: ImportOptions,
+        report: ImportReport,
+        *,
+        in_worker: bool,
+    ) -> _Batch:
+        """Send `batch` to validation, then write the batch before it meanwhile."""
+        started = self._start(batch, options, in_worker=in_worker)
+        self._finish(in_flight, options, report)
+        return started
 
     def _start(
         self,
@@ -239,15 +251,12 @@ class CandidateUseCases:
                 started.done[raw.index] = RecordResult(raw.index, raw.line, "unchanged", seen[fp])
             else:
                 started.to_validate.append((raw, fp))
-        fields = [raw.fields for raw, _ in started.to_validate]
-        if in_worker:
-            started.validated = self._validation.submit(
-                fields, options.default_region, options.source
-            )
-        else:
-            started.validated = _completed(
-                self._validation.validate_here(fields, options.default_region, options.source)
-            )
+        started.validated = self._validation.submit(
+            [raw.fields for raw, _ in started.to_validate],
+            options.default_region,
+            options.source,
+            in_worker=in_worker,
+        )
         return started
 
     def _finish(self, started: _Batch | None, options: ImportOptions, report: ImportReport) -> None:
@@ -435,12 +444,6 @@ class _Batch:
     to_validate: list[tuple[importing.RawRecord, str]] = field(default_factory=list)
     validated: Future | None = None
     present: set[str] = field(default_factory=set)  # fingerprints the store already holds
-
-
-def _completed(value) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future
 
 
 def _mask_fields(mask: Sequence[str]) -> set[str]:

@@ -66,13 +66,24 @@ class ValidationPool:
     path for when the pool is disabled or broken."""
 
     def __init__(self, limits: validation.Limits, resolver, workers: int) -> None:
-        self._limits, self._resolver, self._workers = limits, resolver, workers
+        from rapport.core.taxonomy import Taxonomy
+
+        self._limits, self._resolver = limits, resolver
+        # the worker resolves skills with the bundled taxonomy; any other resolver stays here
+        self._workers = workers if resolver == Taxonomy.bundled().resolve else 0
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(
-        self, records: Sequence[Mapping], default_region: str, default_source: str
+        self,
+        records: Sequence[Mapping],
+        default_region: str,
+        default_source: str,
+        *,
+        in_worker: bool = True,
     ) -> Future:
-        if self._workers > 0:
+        """Validation of `records` as a future: in the worker process when asked and one is
+        available, else done here before returning."""
+        if in_worker and self._workers > 0:
             try:
                 return self._executor().submit(
                     _validate_in_worker, list(records), default_region, default_source
@@ -81,11 +92,10 @@ class ValidationPool:
                 log.warning("validation worker unavailable; validating in-process")
                 self._pool = None
         done: Future = Future()
-        done.set_result(self.validate_here(records, default_region, default_source))
+        done.set_result(
+            validate_all(records, default_region, default_source, self._limits, self._resolver)
+        )
         return done
-
-    def validate_here(self, records, default_region: str, default_source: str) -> list[Outcome]:
-        return validate_all(records, default_region, default_source, self._limits, self._resolver)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
