@@ -37,6 +37,7 @@ protos: setup
 
 bench: setup
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/matching.py
 
 clean:
 	rm -rf $(VENV) .rapport .pytest_cache

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -82,3 +83,30 @@ def git_commit() -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
+
+
+class Server:
+    """`rapport serve` in a subprocess on a free port, with its own home and database."""
+
+    def __init__(self, home: Path, url: str, **settings: str) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+        self.env |= {
+            "RAPPORT_HOME": str(home),
+            "RAPPORT_DATABASE_URL": url,
+            "RAPPORT_LOG_LEVEL": "WARNING",
+            "HF_HUB_OFFLINE": "1",
+        }
+        self.env |= {f"RAPPORT_{k.upper()}": v for k, v in settings.items()}
+        rapport = str(Path(sys.executable).with_name("rapport"))
+        subprocess.run(
+            [rapport, "db", "upgrade"], env=self.env, check=True, stdout=subprocess.DEVNULL
+        )
+        self.proc = subprocess.Popen(
+            [rapport, "serve", "--port", "0"], env=self.env, stdout=subprocess.PIPE, text=True
+        )
+        line = self.proc.stdout.readline()
+        self.address = "127.0.0.1:" + line.rsplit(":", 1)[1].strip()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)

@@ -15,7 +15,6 @@ import argparse
 import csv
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-from common import git_commit, machine, percentiles, timed, versions, write
+from common import Server, git_commit, machine, percentiles, timed, versions, write
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, func, select
@@ -93,29 +92,6 @@ def requests(path: Path):
             yield pb.ImportCandidatesRequest(chunk=chunk)
 
 
-class Server:
-    def __init__(self, home: Path, url: str) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-        self.env |= {
-            "RAPPORT_HOME": str(home),
-            "RAPPORT_DATABASE_URL": url,
-            "RAPPORT_LOG_LEVEL": "WARNING",
-        }
-        rapport = str(Path(sys.executable).with_name("rapport"))
-        subprocess.run(
-            [rapport, "db", "upgrade"], env=self.env, check=True, stdout=subprocess.DEVNULL
-        )
-        self.proc = subprocess.Popen(
-            [rapport, "serve", "--port", "0"], env=self.env, stdout=subprocess.PIPE, text=True
-        )
-        line = self.proc.stdout.readline()
-        self.address = "127.0.0.1:" + line.rsplit(":", 1)[1].strip()
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
-
-
 def writes(url: str) -> dict:
     engine = create_engine(url)
     with engine.connect() as c:
@@ -132,7 +108,7 @@ def writes(url: str) -> dict:
 def bench_backend(
     name: str, url: str, csv_path: Path, rows: int, baseline_rows: int, home: Path
 ) -> dict:
-    server = Server(home, url)
+    server = Server(home, url, services="candidates")  # matching would index meanwhile
     try:
         with grpc.insecure_channel(
             server.address, options=[("grpc.max_receive_message_length", 64 << 20)]

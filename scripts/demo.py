@@ -27,6 +27,7 @@ from rapport.v1 import common_pb2
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".rapport" / "demo"
 RAPPORT = str(Path(sys.executable).with_name("rapport"))
+ROLE = ROOT / "examples" / "roles" / "senior-backend.json"
 console = Console()
 
 
@@ -112,15 +113,50 @@ def summary(address: str) -> None:
         console.print(table)
 
 
+def wait_for_index(address: str) -> None:
+    """Matching indexes the store in the background; show its progress until it is ready."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from rapport.v1 import matching_pb2 as mpb
+    from rapport.v1 import matching_pb2_grpc as mpb_grpc
+
+    with (
+        grpc.insecure_channel(address) as ch,
+        Progress(
+            "[bold]indexing candidates for matching[/bold]",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar,
+    ):
+        stub = mpb_grpc.MatchingServiceStub(ch)
+        task = bar.add_task("index", total=None)
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            status = stub.GetIndexStatus(mpb.GetIndexStatusRequest(), timeout=10)
+            bar.update(task, completed=status.build_done, total=status.build_total or None)
+            if status.state == "ready":
+                return
+            if status.state == "failed":
+                raise SystemExit(f"matching index failed: {status.message}")
+            time.sleep(0.3)
+    raise SystemExit("matching index not ready after 30 minutes")
+
+
 def main() -> None:
     shutil.rmtree(HOME, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
     env |= {"RAPPORT_HOME": str(HOME), "HF_HUB_OFFLINE": "1", "RAPPORT_LOG_LEVEL": "WARNING"}
+    # The ONNX export and skill-label embeddings outlive the demo store: reruns reuse them.
+    env["RAPPORT_MODEL_CACHE_DIR"] = str(ROOT / ".rapport" / "models")
     run("db", "upgrade", env=env)
     run("seed", "--candidates", "5000", "--seed", "7", env=env)
     proc, address = start_server(env)
     try:
         summary(address)
+        wait_for_index(address)
+        run("rank", "--role", str(ROLE), "--top", "10", env=env | {"RAPPORT_SERVER": address})
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)

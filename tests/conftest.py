@@ -48,10 +48,19 @@ def database_url(tmp_path, sqlite_template) -> str:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """Derived model files (skill-label embeddings of the fake encoder) shared by all tests."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def settings(tmp_path, database_url) -> Settings:
+def settings(tmp_path, database_url, model_cache) -> Settings:
     return Settings(
         home=tmp_path / "home",
+        encoder="fake",
+        model_cache_dir=model_cache,
+        index_follow_interval_s=0.05,
         database_url=database_url,
         port=0,
         host="127.0.0.1",

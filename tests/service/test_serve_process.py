@@ -29,6 +29,7 @@ def served(tmp_path, database_url):
         "RAPPORT_DATABASE_URL": database_url,
         "RAPPORT_SHUTDOWN_GRACE_S": "20",
         "RAPPORT_LOG_LEVEL": "WARNING",
+        "RAPPORT_ENCODER": "fake",
     }
     proc = subprocess.Popen(
         [RAPPORT, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE, text=True
@@ -55,7 +56,11 @@ def test_health_reflection_and_graceful_sigterm(served):
             iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
         )
         names = {s.name for r in listed for s in r.list_services_response.service}
-        assert {"rapport.v1.CandidateService", "grpc.health.v1.Health"} <= names
+        assert {
+            "rapport.v1.CandidateService",
+            "rapport.v1.MatchingService",
+            "grpc.health.v1.Health",
+        } <= names
 
         # An import whose request stream is still open when SIGTERM arrives must finish.
         feed: queue.Queue = queue.Queue()

@@ -39,3 +39,19 @@ def test_batches_validated_in_a_worker_match_in_process(db, settings, workers):
 
     again = run_import(db, settings, workers, rows(35))
     assert again.counts["unchanged"] == 30 and again.counts["failed"] == 5
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_record_repeated_in_the_next_batch_needs_no_retry(db, settings, workers, caplog):
+    # The next batch's fingerprints are looked up while this one is being written: the
+    # repeats are not known yet when looked up, and must not be remembered twice (which
+    # would send the batch down the one-record-at-a-time retry, or fail on PostgreSQL).
+    lines = rows(15).splitlines(keepends=True)
+    text = "".join(lines + lines[6:11])  # records 5-9 again, at 15-19: the next batch
+    with caplog.at_level("WARNING", logger="rapport.services.candidates.use_cases"):
+        report = run_import(db, settings, workers, text)
+    assert not caplog.records
+    assert report.counts["records"] == 20 and report.counts["failed"] == 2
+    assert report.counts["created"] == 13 and report.counts["unchanged"] == 5
+    again = run_import(db, settings, workers, text)
+    assert again.counts["unchanged"] == 18 and again.counts["failed"] == 2

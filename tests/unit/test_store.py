@@ -6,11 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from rapport.core.domain import CandidateDraft, Condition, Rule, SkillClaim
 from rapport.core.errors import ValidationFailed
-from rapport.core.store import candidates, duplicates, merges, paging, rules
-from rapport.core.store.schema import AuditRow, CandidateRow, ChangeFeedRow
+from rapport.core.store import bulk, candidates, duplicates, merges, paging, rules
+from rapport.core.store.schema import (
+    AuditRow,
+    CandidateRow,
+    ChangeFeedRow,
+    ImportFingerprintRow,
+)
 
 
 def draft(**kw) -> CandidateDraft:
@@ -175,3 +181,32 @@ def test_statistics_refresh_runs_on_this_backend(db):
     db.refresh_statistics()  # PostgreSQL: VACUUM outside any transaction; SQLite: ANALYZE
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(CandidateRow)).scalar_one() == 1
+
+
+def test_bulk_copy_reports_a_taken_key_as_integrity_error(db):
+    # PostgreSQL's COPY runs past SQLAlchemy; the import's retry needs its IntegrityError
+    rows = [("f" * 32, 1)]
+    with db.transaction() as s:
+        bulk.copy_rows(s, ImportFingerprintRow.__table__, ("fingerprint", "candidate_pk"), rows)
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        bulk.copy_rows(s, ImportFingerprintRow.__table__, ("fingerprint", "candidate_pk"), rows)
+
+
+def test_upsert_with_given_content_hashes_stores_the_same(db):
+    d = draft(skills=[SkillClaim("python", "Python", 3, 2.5)])
+    with db.transaction() as s:
+        (res,) = candidates.upsert_batch(s, [d], content_hashes=[d.content_hash()])
+        stored = s.execute(
+            select(CandidateRow.content_hash).where(CandidateRow.id == res.candidate_id)
+        ).scalar_one()
+        (again,) = candidates.upsert_batch(s, [d])
+    assert res.outcome == "created" and stored == d.content_hash()
+    assert again.outcome == "unchanged"
+
+
+def test_mid_import_statistics_on_this_backend(db):
+    with db.transaction() as s:
+        candidates.upsert_batch(s, [draft()])
+    db.analyze(("identities", "import_fingerprints"))  # PostgreSQL only; SQLite: nothing
+    rows = db.planned_rows("identities")
+    assert rows is None if db.dialect == "sqlite" else rows == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rapport.cli import admin, candidates
+from rapport.cli import admin, candidates, evaluation, matching
 from rapport.cli.client import ClientOptions
 from rapport.core.config import Settings
 
@@ -40,6 +40,8 @@ app.add_typer(candidates.candidates_app, name="candidates")
 app.add_typer(candidates.pools_app, name="pools")
 app.add_typer(candidates.segments_app, name="segments")
 app.command("watch")(candidates.watch)
+matching.register(app)
+app.add_typer(evaluation.eval_app, name="eval")
 
 
 def main() -> None:

@@ -41,6 +41,19 @@ class Settings(BaseSettings):
     max_text_field_chars: int = 20_000
     max_short_field_chars: int = 300
     max_import_record_bytes: int = 1_000_000
+    # Matching (DESIGN §6).
+    encoder: str = "onnx"  # fake | torch | onnx | onnx-int8
+    encoder_threads: int = 0  # 0: every core
+    index_dir: Path | None = None  # default: <home>/index
+    model_cache_dir: Path | None = None  # default: <home>/models (ONNX exports, embeddings)
+    index_ivf_threshold: int = 50_000  # vectors above which a rebuild trains an IVF index
+    index_follow_interval_s: float = 0.25
+    index_snapshot_interval_s: float = 60.0
+    skill_map_threshold: float = 0.0  # 0: the mapper's own default
+    match_weight_semantic: float = 0.40
+    match_weight_skills: float = 0.40
+    match_weight_seniority: float = 0.10
+    match_weight_location: float = 0.10
 
     @model_validator(mode="after")
     def _reject_unknown_env(self) -> Settings:
@@ -55,6 +68,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'rapport.db').resolve()}"
+
+    @cached_property
+    def effective_index_dir(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.home / "index"
+
+    @cached_property
+    def models_dir(self) -> Path:
+        """Where derived model artefacts (ONNX exports, label embeddings) are cached."""
+        return self.model_cache_dir if self.model_cache_dir is not None else self.home / "models"
 
     @cached_property
     def effective_mlflow_uri(self) -> str:

@@ -260,3 +260,22 @@ class DuplicatePair:
     score: float
     exact: bool
     evidence: tuple[DuplicateEvidence, ...]
+
+
+@dataclass(frozen=True)
+class Role:
+    """A job to fill, as a recruiter describes it (skills are free text until matching maps
+    them). An unset seniority bound is `Seniority.UNSPECIFIED`; an unset window is None."""
+
+    id: str = ""
+    title: str = ""
+    description: str = ""
+    required_skills: tuple[str, ...] = ()
+    nice_to_have_skills: tuple[str, ...] = ()
+    min_seniority: Seniority = Seniority.UNSPECIFIED
+    max_seniority: Seniority = Seniority.UNSPECIFIED
+    countries: tuple[str, ...] = ()
+    timezones: tuple[str, ...] = ()
+    timezone_window: tuple[float, float] | None = None  # UTC offsets in hours, inclusive
+    languages: tuple[str, ...] = ()
+    created_at: datetime | None = None

@@ -15,6 +15,9 @@ from rapport.core import context
 from rapport.core.store import bulk
 from rapport.core.store.schema import AuditRow
 
+AUDIT = AuditRow.__table__
+COLUMNS = ("at", "actor", "request_id", "action", "target_type", "target_id", "details")
+
 
 def record(
     session: Session,
@@ -25,18 +28,6 @@ def record(
     details: Mapping | None = None,
 ) -> None:
     ctx = context.current()
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "at": now,
-            "actor": ctx.actor,
-            "request_id": ctx.request_id,
-            "action": action,
-            "target_type": target_type,
-            "target_id": tid,
-            "details": dict(details or {}),
-        }
-        for tid in target_ids
-    ]
-    if rows:
-        bulk.insert_rows(session, AuditRow.__table__, rows)
+    head = (datetime.now(UTC), ctx.actor, ctx.request_id, action, target_type)
+    details = dict(details or {})
+    bulk.copy_rows(session, AUDIT, COLUMNS, ((*head, tid, details) for tid in target_ids))

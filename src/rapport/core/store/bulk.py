@@ -2,20 +2,22 @@
 
 SQLAlchemy's per-row bind processing costs more than the insert itself when an import
 writes ~15 rows per candidate; here each column's conversion is chosen once per
-statement and rows go to the driver as tuples. Used on the import hot path only.
+statement and rows go to the driver as the tuples the caller built, no dict per row.
+Used on the import hot path only.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from operator import itemgetter
 
 from sqlalchemy import JSON, ColumnElement, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from rapport.core.store.schema import UtcDateTime
@@ -70,35 +72,56 @@ def _statement(
     return sql, tuple(converters)
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[Mapping]) -> None:
-    """INSERT every row (all rows must have the same keys) in one executemany."""
-    if not rows:
+def copy_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence]
+) -> None:
+    """INSERT `rows` (value tuples in `columns` order) in one bulk statement. Columns left
+    out get their Python-side defaults, as ORM inserts would.
+
+    `rows` may be a generator: on PostgreSQL it is consumed inside the COPY, so the server
+    inserts the rows already sent while this process builds the next ones.
+    """
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         return
-    given = tuple(rows[0])
-    defaults = _defaults(table, given)
+    rows = itertools.chain((first,), rows)
+    columns = tuple(columns)
+    defaults = _defaults(table, columns)
     if defaults:
-        rows = [dict(row) | {name: make() for name, make in defaults} for row in rows]
-    columns = given + tuple(name for name, _ in defaults)
+        makers = [make for _, make in defaults]
+        rows = (tuple(values) + tuple(make() for make in makers) for values in rows)
+        columns += tuple(name for name, _ in defaults)
     conn = session.connection()
     dialect = conn.dialect
     sql, converters = _statement(table, columns, dialect.name, dialect.paramstyle)
-    pick = itemgetter(*columns)
-    params = [(pick(row),) for row in rows] if len(columns) == 1 else [pick(row) for row in rows]
     convert = [(i, conv) for i, conv in enumerate(converters) if conv is not None]
     if convert:
-        for n, values in enumerate(params):
-            values = list(values)
-            for i, conv in convert:
-                values[i] = conv(values[i])
-            params[n] = tuple(values)
+        rows = (_converted(values, convert) for values in rows)
     if dialect.name == "postgresql":
         # COPY is PostgreSQL's bulk path: several times faster than pipelined INSERTs
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
         cursor = conn.connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for values in params:
-                copy.write_row(values)
+        try:
+            with cursor.copy(statement) as copy:
+                write = copy.write_row
+                for values in rows:
+                    write(values)
+        except dialect.loaded_dbapi.Error as exc:
+            # raised by the driver, past SQLAlchemy: wrap it as SQLAlchemy would, so that
+            # callers see IntegrityError for a key taken meanwhile on either backend
+            raise DBAPIError.instance(
+                statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
         return
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def _converted(values: Sequence, convert: Sequence[tuple[int, Callable]]) -> tuple:
+    out = list(values)
+    for i, conv in convert:
+        out[i] = conv(out[i])
+    return tuple(out)
 
 
 def member_of(session: Session, column, values: Iterable) -> ColumnElement[bool]:

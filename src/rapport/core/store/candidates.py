@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -40,25 +40,64 @@ MERGED = "merged"
 
 def row_values(draft: CandidateDraft, content_hash: str = "") -> dict:
     """Column values for a draft (identities and skills live in their own tables)."""
-    return {
-        "external_id": draft.external_id,
-        "first_name": draft.first_name,
-        "last_name": draft.last_name,
-        "headline": draft.headline,
-        "summary": draft.summary,
-        "current_company": draft.current_company,
-        "seniority": str(draft.seniority),
-        "city": draft.city,
-        "country": draft.country,
-        "timezone": draft.timezone,
-        "languages": list(draft.languages),
-        "emails": list(draft.emails),
-        "phones": list(draft.phones),
-        "profile_urls": list(draft.profile_urls),
-        "source": draft.source,
-        "tags": list(draft.tags),
-        "content_hash": content_hash or draft.content_hash(),
+    return dict(zip(_ROW_FIELDS, _row_tuple(draft), strict=True)) | {
+        "content_hash": content_hash or draft.content_hash()
     }
+
+
+_ROW_FIELDS = (
+    "external_id",
+    "first_name",
+    "last_name",
+    "headline",
+    "summary",
+    "current_company",
+    "seniority",
+    "city",
+    "country",
+    "timezone",
+    "languages",
+    "emails",
+    "phones",
+    "profile_urls",
+    "source",
+    "tags",
+)
+_NEW_CANDIDATE_COLUMNS = (
+    "pk",
+    "id",
+    *_ROW_FIELDS,
+    "content_hash",
+    "version",
+    "status",
+    "consent_state",
+    "engagement_band",
+    "created_at",
+    "updated_at",
+)
+
+
+def _row_tuple(draft: CandidateDraft) -> tuple:
+    """The candidates columns a draft fills, in `_ROW_FIELDS` order (the bulk insert of
+    an import builds its rows from this, with no dict per row). Lists are the draft's."""
+    return (
+        draft.external_id,
+        draft.first_name,
+        draft.last_name,
+        draft.headline,
+        draft.summary,
+        draft.current_company,
+        str(draft.seniority),
+        draft.city,
+        draft.country,
+        draft.timezone,
+        draft.languages,
+        draft.emails,
+        draft.phones,
+        draft.profile_urls,
+        draft.source,
+        draft.tags,
+    )
 
 
 def _to_domain(row, skills: Sequence[SkillClaim], merged_into: str) -> Candidate:
@@ -94,6 +133,15 @@ def _to_domain(row, skills: Sequence[SkillClaim], merged_into: str) -> Candidate
 CANDIDATES = CandidateRow.__table__
 CANDIDATE_SKILLS = CandidateSkillRow.__table__
 IDENTITIES = IdentityRow.__table__
+_SKILL_ROW_COLUMNS = (
+    "candidate_pk",
+    "skill_id",
+    "position",
+    "level",
+    "years",
+    "source",
+    "evidence",
+)
 _SKILL_COLUMNS = (
     CANDIDATE_SKILLS.c.candidate_pk,
     CANDIDATE_SKILLS.c.skill_id,
@@ -198,6 +246,47 @@ def _skill_rows(pk: int, claims: Sequence[SkillClaim]) -> list[dict]:
         }
         for i, c in enumerate(claims)
     ]
+
+
+_EMAIL, _PHONE, _PROFILE_URL, _EXTERNAL_ID = (
+    IdentityKind.EMAIL.value,
+    IdentityKind.PHONE.value,
+    IdentityKind.PROFILE_URL.value,
+    IdentityKind.EXTERNAL_ID.value,
+)
+
+
+def identity_keys(draft: CandidateDraft) -> list[tuple[str, str]]:
+    """`draft.identities()` as (kind, value) string pairs, in the same order; the import
+    path asks twice per record, and enum member lookups are slow."""
+    out = [(_EMAIL, e) for e in draft.emails]
+    out += [(_PHONE, p) for p in draft.phones]
+    out += [(_PROFILE_URL, u) for u in draft.profile_urls]
+    if draft.external_id:
+        out.append((_EXTERNAL_ID, draft.external_id))
+    return out
+
+
+def new_pks(session: Session, n: int) -> list[int]:
+    """`n` unused candidate keys, ascending, so a batch's rows in every table can be built
+    before any is written. PostgreSQL draws them from the key's sequence (as the column
+    default would); SQLite continues after the largest key (as its rowid choice would),
+    which the writer's transaction keeps stable."""
+    if n <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return sorted(
+            session.execute(
+                text(
+                    # the sequence's name is looked up once, not once per key
+                    "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('candidates', 'pk')"
+                    "::regclass AS seq) SELECT nextval(s.seq) FROM s, generate_series(1, :n)"
+                ),
+                {"n": n},
+            ).scalars()
+        )
+    last = session.execute(select(func.coalesce(func.max(CANDIDATES.c.pk), 0))).scalar_one()
+    return list(range(last + 1, last + n + 1))
 
 
 def identity_owners(
@@ -429,16 +518,19 @@ def upsert_batch(
     session: Session,
     drafts: Sequence[CandidateDraft],
     created_at: Sequence[datetime | None] | None = None,
+    *,
+    content_hashes: Sequence[str] | None = None,
 ) -> list[UpsertResult]:
     """Idempotent bulk upsert keyed on external id, then emails, phones and profile URLs.
 
     Records that resolve to the same person within the batch are folded together. An
     unchanged record costs one indexed read and no write. Raises IntegrityError only on a
-    race with a concurrent writer; the caller retries.
+    race with a concurrent writer; the caller retries. `content_hashes`, when given, are
+    the drafts' `content_hash()` computed beforehand (the import's validation worker does).
     """
     now = datetime.now(UTC)
     created_at = created_at or [None] * len(drafts)
-    keys_of = [[(k.value, v) for k, v in d.identities()] for d in drafts]
+    keys_of = [identity_keys(d) for d in drafts]
     pairs = {kv for keys in keys_of for kv in keys}
     owners = identity_owners(session, pairs)
     existing = {c.pk: c for c in load_many(session, sorted(set(owners.values())))}
@@ -502,40 +594,37 @@ def upsert_batch(
             pk = -(len(pending_new) + 1)
             pending_new[pk] = draft
             pending_created[pk] = created_at[i]
+            if content_hashes is not None:
+                hashes[pk] = content_hashes[i]
             step = Outcome.CREATED
         for kv in keys:
             owners[kv] = pk
         target_of.append(pk)
         results.append(UpsertResult(step))
 
-    # inserts
+    # inserts: keys drawn beforehand, so every row of every table is known before writing
     new_ids = {tmp: uuid7() for tmp in pending_new}
-    real_pk: dict[int, int] = {}
-    if pending_new:
-        tmps = list(pending_new)
-        rows = [
-            row_values(pending_new[t], hash_of(t))
-            | {
-                "id": new_ids[t],
-                "version": 1,
-                "status": ACTIVE,
-                "consent_state": ConsentState.UNKNOWN.value,
-                "engagement_band": "",
-                "created_at": pending_created[t] or now,
-                "updated_at": now,
-            }
-            for t in tmps
-        ]
-        bulk.insert_rows(session, CANDIDATES, rows)
-        pk_of_id = dict(
-            session.execute(
-                select(CANDIDATES.c.id, CANDIDATES.c.pk).where(
-                    bulk.member_of(session, CANDIDATES.c.id, [new_ids[t] for t in tmps])
-                )
-            ).all()
-        )
-        returned = [pk_of_id[new_ids[t]] for t in tmps]
-        real_pk = dict(zip(tmps, returned, strict=True))
+    real_pk = dict(zip(pending_new, new_pks(session, len(pending_new)), strict=True))
+    bulk.copy_rows(
+        session,
+        CANDIDATES,
+        _NEW_CANDIDATE_COLUMNS,
+        (
+            (
+                real_pk[t],
+                new_ids[t],
+                *_row_tuple(d),
+                hash_of(t),
+                1,
+                ACTIVE,
+                ConsentState.UNKNOWN.value,
+                "",
+                pending_created[t] or now,
+                now,
+            )
+            for t, d in pending_new.items()
+        ),
+    )
 
     # updates: only where the merged content differs from what is stored
     changed = [pk for pk in existing_drafts if hashes[pk] != stored_hash[pk]]
@@ -554,27 +643,35 @@ def upsert_batch(
     final: dict[int, CandidateDraft] = {real_pk[t]: d for t, d in pending_new.items()}
     final.update({pk: existing_drafts[pk] for pk in changed})
     if final:
-        all_claims = [s for d in final.values() for s in d.skills]
-        ensure_skills(session, all_claims)
+        ensure_skills(session, (s for d in final.values() for s in d.skills))
         if changed:
             session.execute(
                 delete(CandidateSkillRow).where(CandidateSkillRow.candidate_pk.in_(changed))
             )
-        skill_rows = [r for pk, d in final.items() for r in _skill_rows(pk, d.skills)]
-        bulk.insert_rows(session, CANDIDATE_SKILLS, skill_rows)
-        held = {
-            kv
-            for kv, owner in identity_owners(
-                session, [(str(k), v) for pk in changed for k, v in final[pk].identities()]
-            ).items()
-        }
-        id_rows = [
-            {"candidate_pk": pk, "kind": str(k), "value": v}
-            for pk, d in final.items()
-            for k, v in d.identities()
-            if (str(k), v) not in held
-        ]
-        bulk.insert_rows(session, IDENTITIES, id_rows)
+        bulk.copy_rows(
+            session,
+            CANDIDATE_SKILLS,
+            _SKILL_ROW_COLUMNS,
+            (
+                (pk, c.skill_id, i, c.level, c.years, c.source, c.evidence)
+                for pk, d in final.items()
+                for i, c in enumerate(d.skills)
+            ),
+        )
+        held = set(
+            identity_owners(session, [kv for pk in changed for kv in identity_keys(final[pk])])
+        )
+        bulk.copy_rows(
+            session,
+            IDENTITIES,
+            ("candidate_pk", "kind", "value"),
+            (
+                (pk, kind, value)
+                for pk, d in final.items()
+                for kind, value in identity_keys(d)
+                if (kind, value) not in held
+            ),
+        )
 
     id_of = {pk: c.id for pk, c in existing.items()} | {real_pk[t]: new_ids[t] for t in new_ids}
     for res, tmp in zip(results, target_of, strict=True):

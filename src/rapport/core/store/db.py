@@ -7,7 +7,7 @@ to serve a database whose revision is not the code's head.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from alembic import command
@@ -131,6 +131,24 @@ class Database:
             # statistics led SQLite to probe by country for each skill match (2x slower)
             with self.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
+
+    def planned_rows(self, table: str) -> int | None:
+        """PostgreSQL: the row count `table`'s statistics describe (0 if it was never
+        analyzed). Other backends: None, they keep no such estimate."""
+        if self.dialect != "postgresql":
+            return None
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(t)s)", {"t": table}
+            ).scalar()
+        return max(0, int(rows or 0))
+
+    def analyze(self, tables: Sequence[str]) -> None:
+        """PostgreSQL: fresh statistics for `tables` in the middle of a bulk load, so that
+        lookups by key keep probing indexes (ANALYZE blocks no writer). A no-op elsewhere."""
+        if self.dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
 
     def close(self) -> None:
         self.engine.dispose()

@@ -12,15 +12,17 @@ from rapport.core.domain import ChangeEvent
 from rapport.core.store import bulk
 from rapport.core.store.schema import ChangeFeedRow
 
+FEED = ChangeFeedRow.__table__
+
 
 def append(
     session: Session, changes: Iterable[tuple[str, str]], at: datetime | None = None
 ) -> None:
     """Record (candidate id, op) pairs as part of the caller's transaction."""
     at = at or datetime.now(UTC)
-    rows = [{"candidate_id": cid, "op": op, "at": at} for cid, op in changes]
-    if rows:
-        bulk.insert_rows(session, ChangeFeedRow.__table__, rows)
+    bulk.copy_rows(
+        session, FEED, ("candidate_id", "op", "at"), ((cid, op, at) for cid, op in changes)
+    )
 
 
 def read_since(session: Session, since_seq: int, limit: int = 1000) -> list[ChangeEvent]:

@@ -19,21 +19,26 @@ from rapport.core.store.schema import ImportFingerprintRow, ImportRunRow
 FINGERPRINTS = ImportFingerprintRow.__table__
 
 
+# json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")), without
+# building an encoder per call (once per imported record)
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def fingerprint(options_key: str, fields: Mapping) -> str:
     """Digest of one raw record and the import options that shape its meaning."""
-    raw = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    raw = _CANONICAL.encode(fields)
     return hashlib.blake2b(f"{options_key}\x1e{raw}".encode(), digest_size=16).hexdigest()
 
 
 def known(session: Session, fingerprints: Iterable[str]) -> tuple[dict[str, str], set[str]]:
     """(fingerprint -> candidate id for records already applied to an active candidate,
-    every one of `fingerprints` the store holds at all)."""
+    every one of `fingerprints` the store holds at all, whatever candidate it names)."""
     fps = list(set(fingerprints))
     if not fps:
         return {}, set()
     rows = session.execute(
         select(FINGERPRINTS.c.fingerprint, CANDIDATES.c.id, CANDIDATES.c.status)
-        .join(CANDIDATES, CANDIDATES.c.pk == FINGERPRINTS.c.candidate_pk)
+        .outerjoin(CANDIDATES, CANDIDATES.c.pk == FINGERPRINTS.c.candidate_pk)
         .where(bulk.member_of(session, FINGERPRINTS.c.fingerprint, fps))
     ).all()
     return {fp: cid for fp, cid, status in rows if status == ACTIVE}, {fp for fp, _, _ in rows}
@@ -54,10 +59,12 @@ def remember(
             .where(FINGERPRINTS.c.fingerprint == fp)
             .values(candidate_pk=unique[fp])
         )
-    rows = [
-        {"fingerprint": fp, "candidate_pk": pk} for fp, pk in unique.items() if fp not in present
-    ]
-    bulk.insert_rows(session, FINGERPRINTS, rows)
+    bulk.copy_rows(
+        session,
+        FINGERPRINTS,
+        ("fingerprint", "candidate_pk"),
+        ((fp, pk) for fp, pk in unique.items() if fp not in present),
+    )
 
 
 def log_run(

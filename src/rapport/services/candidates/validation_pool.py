@@ -20,7 +20,9 @@ from rapport.core.errors import ValidationFailed, Violation
 
 log = logging.getLogger(__name__)
 
-Outcome = CandidateDraft | list[Violation]
+# a valid record: its draft and the draft's content hash (which the writer needs, and
+# which costs less here than on the writer's thread); an invalid one: its violations
+Outcome = tuple[CandidateDraft, str] | list[Violation]
 _limits: validation.Limits | None = None
 _resolver = None
 
@@ -31,6 +33,7 @@ def _init(limits: validation.Limits) -> None:
 
     _limits, _resolver = limits, Taxonomy.bundled().resolve
     gc.freeze()  # long-lived state stays out of the collector's scans
+    gc.set_threshold(50_000)  # and a batch's drafts out of dozens of young collections
 
 
 def validate_all(
@@ -43,17 +46,17 @@ def validate_all(
     out: list[Outcome] = []
     for fields in records:
         try:
-            out.append(
-                validation.build_draft(
-                    fields,
-                    default_region=default_region,
-                    default_source=default_source,
-                    skill_resolver=resolver,
-                    limits=limits,
-                )
+            draft = validation.build_draft(
+                fields,
+                default_region=default_region,
+                default_source=default_source,
+                skill_resolver=resolver,
+                limits=limits,
             )
         except ValidationFailed as exc:
             out.append(list(exc.violations))
+        else:
+            out.append((draft, draft.content_hash()))
     return out
 
 

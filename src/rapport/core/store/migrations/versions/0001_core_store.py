@@ -181,12 +181,6 @@ def upgrade() -> None:
         sa.Column(
             "candidate_pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.ForeignKeyConstraint(
-            ["candidate_pk"],
-            ["candidates.pk"],
-            name=op.f("fk_identities_candidate_pk_candidates"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("value", "kind", name=op.f("pk_identities")),
         sqlite_with_rowid=False,
     )
@@ -200,12 +194,6 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=32), nullable=False),
         sa.Column(
             "candidate_pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.ForeignKeyConstraint(
-            ["candidate_pk"],
-            ["candidates.pk"],
-            name=op.f("fk_import_fingerprints_candidate_pk_candidates"),
-            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("fingerprint", name=op.f("pk_import_fingerprints")),
         sqlite_with_rowid=False,

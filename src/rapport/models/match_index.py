@@ -1,0 +1,181 @@
+"""The searchable state of matching: vectors in FAISS plus the profiles ranking scores.
+
+One object so that a candidate's vector, profile and skill postings change together, under
+one lock, and a rebuilt index can replace all three in one swap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from rapport.core.domain import Candidate
+from rapport.models.encoders import Encoder
+from rapport.models.profiles import CandidateProfile, ProfileBuilder, candidate_text
+from rapport.models.ranking import (
+    RoleQuery,
+    ScoredCandidate,
+    Weights,
+    rank_scored,
+    score_candidate,
+)
+from rapport.models.vector_index import VectorIndex
+
+MIN_SHORTLIST = 200  # candidates scored in full per query, at least
+SHORTLIST_FACTOR = 5  # ... or this many times the results asked for
+
+
+@dataclass(frozen=True)
+class RankResult:
+    results: list[ScoredCandidate]
+    considered: int  # candidates that passed the filters (all indexed ones when unfiltered)
+    more: bool  # a further page exists
+
+
+class MatchIndex:
+    """Vectors, profiles and skill postings of every rankable candidate."""
+
+    def __init__(self, vectors: VectorIndex, encoder: Encoder, builder: ProfileBuilder) -> None:
+        self.vectors = vectors
+        self.encoder = encoder
+        self._builder = builder
+        self._lock = threading.RLock()
+        self._profiles: dict[int, CandidateProfile] = {}
+        self._pk_by_id: dict[str, int] = {}
+        self._postings: dict[str, set[int]] = {}
+
+    # ------------------------------------------------------------------ writing
+    def _put_profile(self, profile: CandidateProfile) -> None:
+        old = self._profiles.get(profile.pk)
+        if old is not None:
+            for skill_id in old.skills:
+                self._postings.get(skill_id, set()).discard(profile.pk)
+        self._profiles[profile.pk] = profile
+        self._pk_by_id[profile.id] = profile.pk
+        for skill_id in profile.skills:
+            self._postings.setdefault(skill_id, set()).add(profile.pk)
+
+    def put_profiles(self, profiles: Iterable[CandidateProfile]) -> None:
+        """Profiles only (vectors already indexed), e.g. after loading a vector snapshot."""
+        with self._lock:
+            for profile in profiles:
+                self._put_profile(profile)
+
+    def upsert(self, candidates: Sequence[Candidate], *, batch_size: int = 64) -> None:
+        """Embed and (re)index these candidates. Encoding runs outside the lock."""
+        if not candidates:
+            return
+        profiles = self._builder.build_many(candidates)
+        vectors = self.encoder.encode(
+            [candidate_text(c) for c in candidates], batch_size=batch_size
+        )
+        ids = np.fromiter((c.pk for c in candidates), dtype=np.int64, count=len(candidates))
+        with self._lock:
+            self.vectors.upsert(ids, vectors)
+            for profile in profiles:
+                self._put_profile(profile)
+
+    def remove_ids(self, candidate_ids: Iterable[str]) -> int:
+        """Forget these candidates (erased, merged away, opted out). Returns how many were here."""
+        with self._lock:
+            pks = [pk for cid in candidate_ids if (pk := self._pk_by_id.pop(cid, None)) is not None]
+            for pk in pks:
+                profile = self._profiles.pop(pk, None)
+                if profile is not None:
+                    for skill_id in profile.skills:
+                        self._postings.get(skill_id, set()).discard(pk)
+            if pks:
+                self.vectors.remove(np.asarray(pks, dtype=np.int64))
+            return len(pks)
+
+    # ------------------------------------------------------------------ reading
+    def __len__(self) -> int:
+        return len(self._profiles)
+
+    def profile_by_id(self, candidate_id: str) -> CandidateProfile | None:
+        with self._lock:
+            pk = self._pk_by_id.get(candidate_id)
+            return self._profiles.get(pk) if pk is not None else None
+
+    def vector_of(self, pk: int) -> np.ndarray:
+        return self.vectors.get_vector(pk)
+
+    def _skill_shortlist(
+        self, query: RoleQuery, allowed: np.ndarray | None, limit: int
+    ) -> np.ndarray:
+        """Candidates holding the most of the role's skills (related ones count less)."""
+        weighted: list[tuple[np.ndarray, float]] = []
+        with self._lock:
+            for skill in query.skills:
+                base = skill.weight
+                for skill_id, factor in (
+                    (skill.skill_id, 1.0),
+                    *((r, 0.5) for r in self._builder.resolver.related(skill.skill_id)),
+                ):
+                    holders = self._postings.get(skill_id)
+                    if holders:
+                        weighted.append(
+                            (np.fromiter(holders, np.int64, len(holders)), base * factor)
+                        )
+        if not weighted:
+            return np.empty(0, np.int64)
+        pks = np.concatenate([p for p, _ in weighted])
+        weights = np.concatenate([np.full(len(p), w, np.float32) for p, w in weighted])
+        if allowed is not None:
+            keep = np.isin(pks, allowed, assume_unique=False)
+            pks, weights = pks[keep], weights[keep]
+        if not len(pks):
+            return pks
+        unique, inverse = np.unique(pks, return_inverse=True)
+        totals = np.bincount(inverse, weights=weights)
+        if len(unique) <= limit:
+            return unique
+        best = np.argpartition(-totals, limit - 1)[:limit]
+        return unique[best]
+
+    def rank(
+        self,
+        query: RoleQuery,
+        query_vector: np.ndarray,
+        *,
+        allowed: np.ndarray | None,
+        offset: int,
+        top_k: int,
+        weights: Weights,
+        exclude: Iterable[int] = (),
+        now: datetime | None = None,
+    ) -> RankResult:
+        """Score a shortlist (best by text plus best by skills, within `allowed`) and page it.
+
+        Filters are applied before retrieval: FAISS searches only `allowed`, and the skill
+        postings are intersected with it, so a filtered ranking is never a cut-down
+        unfiltered one.
+        """
+        wanted = offset + top_k
+        limit = max(MIN_SHORTLIST, SHORTLIST_FACTOR * wanted)
+        excluded = set(exclude)
+        scores, ids = self.vectors.search(query_vector, limit + len(excluded), allowed=allowed)
+        semantic = {int(i): float(s) for s, i in zip(scores, ids, strict=True) if i >= 0}
+        for pk in self._skill_shortlist(query, allowed, limit).tolist():
+            if pk not in semantic:
+                try:
+                    vec = self.vectors.get_vector(pk)
+                except KeyError:  # removed between the shortlist and now
+                    continue
+                semantic[pk] = float(np.dot(vec, query_vector))
+        scored = []
+        with self._lock:
+            profiles = [
+                (self._profiles.get(pk), s) for pk, s in semantic.items() if pk not in excluded
+            ]
+        resolver = self._builder.resolver
+        for profile, sim in profiles:
+            if profile is not None:
+                scored.append(score_candidate(query, profile, sim, resolver, weights, now))
+        ranked = rank_scored(scored)
+        considered = len(self._profiles) if allowed is None else len(allowed)
+        return RankResult(ranked[offset:wanted], considered, len(ranked) > wanted)

@@ -1,0 +1,219 @@
+"""MatchingService use cases: roles, ranking, similar candidates, the index. No grpc here."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import or_
+
+from rapport.core.domain import Condition, Page, Role, Rule, Seniority
+from rapport.core.errors import NotFound, ValidationFailed, Violation
+from rapport.core.roles import validate_role
+from rapport.core.store import candidates, pools, profiles, roles, segments
+from rapport.core.store.db import Database
+from rapport.core.store.paging import page_size
+from rapport.core.store.rules import compile_rule
+from rapport.models.match_index import RankResult
+from rapport.models.ranking import RoleQuery, Weights, resolve_role, zones_within
+from rapport.services.matching.index_keeper import IndexKeeper
+
+MAX_TOP_K = 1000
+MAX_RANK_DEPTH = 5000  # offset + top_k: deeper pages are not a ranking any more
+SIMILAR_SKILLS = 15
+
+
+@dataclass(frozen=True)
+class MatchFilters:
+    pool_id: str = ""
+    segment_id: str = ""
+    not_contacted_days: int = 0
+    enforce_seniority: bool = False
+    enforce_location: bool = False
+    enforce_languages: bool = False
+
+
+@dataclass(frozen=True)
+class RankOutcome:
+    role: Role
+    query: RoleQuery
+    result: RankResult
+    encoder: str
+    index_version: str
+    index_seq: int
+    offset: int
+    next_token: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"r1:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "r1" or int(value) < 0:
+            raise ValueError(raw)
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            Violation("page_token", "not a page token from RankCandidates")
+        ) from None
+
+
+def _check_top_k(top_k: int) -> None:
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise ValidationFailed(Violation("top_k", f"must be between 1 and {MAX_TOP_K}"))
+
+
+class MatchingUseCases:
+    def __init__(self, db: Database, keeper: IndexKeeper, weights: Weights) -> None:
+        self._db = db
+        self._keeper = keeper
+        self._weights = weights
+
+    # ------------------------------------------------------------------ roles
+    def create_role(self, role: Role) -> Role:
+        with self._db.transaction() as s:
+            return roles.create(s, role)
+
+    def get_role(self, role_id: str) -> Role:
+        with self._db.read() as s:
+            return roles.get(s, role_id)
+
+    def list_roles(self, size: int, token: str) -> Page:
+        with self._db.read() as s:
+            return roles.list_page(s, page_size(size), token)
+
+    # ------------------------------------------------------------------ ranking
+    def _allowed(self, role: Role, filters: MatchFilters, query: RoleQuery) -> np.ndarray | None:
+        """Primary keys passing every filter, from the store (None: no filter at all)."""
+        if filters.not_contacted_days < 0:
+            raise ValidationFailed(Violation("filters.not_contacted_days", "must not be negative"))
+        now = datetime.now(UTC)
+        with self._db.read() as s:
+            conditions: list[Condition] = []
+            if filters.pool_id:
+                pools.get(s, filters.pool_id)  # NotFound for an unknown pool
+                conditions.append(Condition("pool", "in", (filters.pool_id,)))
+            if filters.segment_id:
+                conditions.extend(segments.get(s, filters.segment_id).rule.conditions)
+            if filters.not_contacted_days:
+                conditions.append(
+                    Condition(
+                        "last_contacted_days", "not_within", (str(filters.not_contacted_days),)
+                    )
+                )
+            lo, hi = role.min_seniority, role.max_seniority
+            if filters.enforce_seniority and (lo or hi):
+                levels = [
+                    lvl.value
+                    for lvl in Seniority
+                    if lvl and (not lo or lvl.rank >= lo.rank) and (not hi or lvl.rank <= hi.rank)
+                ]
+                conditions.append(Condition("seniority", "in", tuple(levels)))
+            if filters.enforce_languages:
+                conditions.extend(Condition("language", "in", (lang,)) for lang in role.languages)
+            compiled = compile_rule(Rule(tuple(conditions)), now)
+            if filters.enforce_location and (role.countries or query.utc_window):
+                places = []
+                if role.countries:
+                    places += compile_rule(Rule((Condition("country", "in", role.countries),)), now)
+                if query.utc_window:
+                    zones = tuple(zones_within(query.utc_window, now))
+                    if zones:
+                        places += compile_rule(Rule((Condition("timezone", "in", zones),)), now)
+                compiled.append(or_(*places))
+            if not compiled:
+                return None
+            return np.asarray(profiles.rankable_pks(s, compiled), dtype=np.int64)
+
+    def _rank(
+        self,
+        role: Role,
+        query: RoleQuery,
+        query_vector: np.ndarray,
+        filters: MatchFilters,
+        top_k: int,
+        token: str,
+        exclude: tuple[int, ...] = (),
+    ) -> RankOutcome:
+        _check_top_k(top_k)
+        offset = _decode_token(token)
+        if offset + top_k > MAX_RANK_DEPTH:
+            raise ValidationFailed(
+                Violation("page_token", f"rankings go {MAX_RANK_DEPTH} deep at most")
+            )
+        index, seq = self._keeper.current()
+        allowed = self._allowed(role, filters, query)
+        result = index.rank(
+            query,
+            query_vector,
+            allowed=allowed,
+            offset=offset,
+            top_k=top_k,
+            weights=self._weights,
+            exclude=exclude,
+        )
+        status = index.vectors.status()
+        return RankOutcome(
+            role=role,
+            query=query,
+            result=result,
+            encoder=index.encoder.id,
+            index_version=status.index_version,
+            index_seq=seq,
+            offset=offset,
+            next_token=_encode_token(offset + top_k) if result.more else "",
+        )
+
+    def rank(
+        self, role: Role | None, role_id: str, filters: MatchFilters, top_k: int, token: str
+    ) -> RankOutcome:
+        if role is None and not role_id:
+            raise ValidationFailed(Violation("role", "give a role or a role_id"))
+        role = self.get_role(role_id) if role is None else validate_role(role)
+        _check_top_k(top_k)
+        query = resolve_role(role, self._keeper.builder.resolver)
+        vector = self._keeper.encoder.encode([query.text()])[0]
+        return self._rank(role, query, vector, filters, top_k, token)
+
+    def similar(self, candidate_id: str, filters: MatchFilters, top_k: int) -> RankOutcome:
+        _check_top_k(top_k)
+        with self._db.read() as s:
+            candidates.pk_for(s, candidate_id)  # NotFound for an unknown id
+        index, _ = self._keeper.current()
+        profile = index.profile_by_id(candidate_id)
+        if profile is None:
+            raise NotFound("rankable candidate", candidate_id)
+        listed = [e.label for e in profile.skills.values() if e.source == "profile"]
+        seniority = Seniority(profile.seniority)
+        role = Role(
+            title=profile.headline or "similar candidates",
+            required_skills=tuple(listed[:SIMILAR_SKILLS]),
+            min_seniority=seniority,
+            max_seniority=seniority,
+            countries=(profile.country,) if profile.country else (),
+        )
+        query = resolve_role(role, self._keeper.builder.resolver)
+        vector = index.vector_of(profile.pk)
+        return replace(
+            self._rank(role, query, vector, filters, top_k, "", exclude=(profile.pk,)),
+            role=replace(role, id="", title=f"like {candidate_id}"),
+        )
+
+    # ------------------------------------------------------------------ the index
+    def index_status(self) -> dict:
+        return self._keeper.status()
+
+    def rebuild(self) -> dict:
+        self._keeper.request_rebuild()
+        status = self._keeper.status()
+        status["rebuilding"] = True
+        return status
