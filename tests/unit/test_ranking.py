@@ -12,6 +12,7 @@ from rapport.core.domain import Role, Seniority
 from rapport.models.profiles import CandidateProfile, SkillEvidence
 from rapport.models.ranking import (
     Weights,
+    explain,
     rank_scored,
     resolve_role,
     score_candidate,
@@ -59,14 +60,6 @@ class TinyResolver:
     def related(self, skill_id):
         return {b for a, b in self.RELATED if a == skill_id}
 
-    def credit(self, required_id, candidate_skill_ids):
-        owned = set(candidate_skill_ids)
-        if required_id in owned:
-            return 1.0, required_id
-        for other in sorted(owned):
-            if (required_id, other) in self.RELATED:
-                return 0.5, other
-        return 0.0, ""
 
 
 def profile(
@@ -82,14 +75,13 @@ def profile(
         timezone=timezone,
         languages=tuple(languages),
         skills=MappingProxyType({s: SkillEvidence(s.title(), "profile") for s in skills}),
+        skill_ids=frozenset(skills),
     )
 
 
 def score(role, prof, semantic=0.5, weights=Weights()):
-    resolver = TinyResolver()
-    return score_candidate(
-        resolve_role(role, resolver, WINTER), prof, semantic, resolver, weights, WINTER
-    )
+    query = resolve_role(role, TinyResolver(), WINTER)
+    return explain(query, score_candidate(query, prof, semantic, weights, WINTER))
 
 
 def test_required_skills_full_partial_and_missing():

@@ -24,7 +24,10 @@ class Seniority(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Seniority).index(self)
+        return _SENIORITY_RANK[self]
+
+
+_SENIORITY_RANK = {level: i for i, level in enumerate(Seniority)}
 
 
 class ConsentState(StrEnum):

@@ -20,6 +20,7 @@ from rapport.models.ranking import (
     RoleQuery,
     ScoredCandidate,
     Weights,
+    explain,
     rank_scored,
     score_candidate,
 )
@@ -160,22 +161,22 @@ class MatchIndex:
         excluded = set(exclude)
         scores, ids = self.vectors.search(query_vector, limit + len(excluded), allowed=allowed)
         semantic = {int(i): float(s) for s, i in zip(scores, ids, strict=True) if i >= 0}
-        for pk in self._skill_shortlist(query, allowed, limit).tolist():
-            if pk not in semantic:
-                try:
-                    vec = self.vectors.get_vector(pk)
-                except KeyError:  # removed between the shortlist and now
-                    continue
-                semantic[pk] = float(np.dot(vec, query_vector))
+        extra = np.setdiff1d(
+            self._skill_shortlist(query, allowed, limit),
+            np.fromiter(semantic, np.int64, len(semantic)),
+        )
+        if len(extra):
+            found, vectors = self.vectors.get_vectors(extra)
+            semantic.update(zip(found.tolist(), (vectors @ query_vector).tolist(), strict=True))
         scored = []
         with self._lock:
             profiles = [
                 (self._profiles.get(pk), s) for pk, s in semantic.items() if pk not in excluded
             ]
-        resolver = self._builder.resolver
         for profile, sim in profiles:
             if profile is not None:
-                scored.append(score_candidate(query, profile, sim, resolver, weights, now))
+                scored.append(score_candidate(query, profile, sim, weights, now))
         ranked = rank_scored(scored)
         considered = len(self._profiles) if allowed is None else len(allowed)
-        return RankResult(ranked[offset:wanted], considered, len(ranked) > wanted)
+        page = [explain(query, s) for s in ranked[offset:wanted]]
+        return RankResult(page, considered, len(ranked) > wanted)

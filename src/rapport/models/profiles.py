@@ -14,6 +14,7 @@ from typing import Protocol
 from rapport.core.domain import Candidate
 
 MAX_TEXT_CHARS = 2_000  # the encoder reads ~256 word pieces; more text only costs time
+EMBEDDED_SKILLS = 5
 MAX_MENTIONS = 60  # skills taken from a headline and summary
 
 
@@ -52,15 +53,16 @@ class CandidateProfile:
     timezone: str
     languages: tuple[str, ...]
     skills: Mapping[str, SkillEvidence]  # canonical skill id -> how we know
-
-    @property
-    def skill_ids(self) -> frozenset[str]:
-        return frozenset(self.skills)
+    skill_ids: frozenset[str] = frozenset()  # the keys of `skills`, for set operations
 
 
 def candidate_text(candidate: Candidate) -> str:
-    """The text embedded for a candidate: headline, summary and listed skills."""
-    skills = ", ".join(s.label for s in candidate.skills)
+    """The text embedded for a candidate: headline, summary and the first listed skills.
+
+    Only the first few skills: the whole list is scored exactly by the skills component, and
+    every token embedded costs indexing time (a long list doubled it on seeded profiles).
+    """
+    skills = ", ".join(s.label for s in candidate.skills[:EMBEDDED_SKILLS])
     parts = [candidate.headline, candidate.summary[:MAX_TEXT_CHARS]]
     if skills:
         parts.append(f"Skills: {skills}")
@@ -129,6 +131,7 @@ class ProfileBuilder:
                     timezone=c.timezone,
                     languages=tuple(c.languages),
                     skills=MappingProxyType(skills),
+                    skill_ids=frozenset(skills),
                 )
             )
         return profiles

@@ -10,7 +10,7 @@ so a role that only names skills is ranked on skills and text alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from rapport.core.domain import Role, Seniority
 from rapport.core.taxonomy import Taxonomy
 from rapport.models.profiles import CandidateProfile, SkillMatchLike, SkillResolver
+from rapport.models.skills import RELATED_CREDIT
 
 # How much each kind of role skill counts towards coverage: a nice-to-have half a required
 # one, a skill only mentioned in the title or description a quarter.
@@ -51,6 +52,7 @@ class RoleSkill:
     confidence: float
     method: str  # alias | embedding | none (then matched literally by its text)
     kind: str  # required | nice | mentioned (found in the title or description)
+    related: frozenset[str] = frozenset()  # skills that earn partial credit for this one
 
     @property
     def required(self) -> bool:
@@ -165,7 +167,8 @@ def resolve_role(role: Role, resolver: SkillResolver, now: datetime | None = Non
             continue
         seen.add(skill_id)
         kind = "required" if i < len(role.required_skills) else "nice"
-        skills.append(RoleSkill(text, skill_id, label, float(conf), method, kind))
+        related = frozenset(resolver.related(skill_id))
+        skills.append(RoleSkill(text, skill_id, label, float(conf), method, kind, related))
     prose = f"{role.title}. {role.description}".strip(". ")
     if prose:
         for match in resolver.extract(prose, limit=MAX_MENTIONED_SKILLS):
@@ -179,6 +182,7 @@ def resolve_role(role: Role, resolver: SkillResolver, now: datetime | None = Non
                         float(match.confidence),
                         match.method,
                         "mentioned",
+                        frozenset(resolver.related(match.skill_id)),
                     )
                 )
     window = role.timezone_window
@@ -239,7 +243,7 @@ def _place_fit(query: RoleQuery, profile: CandidateProfile, now: datetime | None
 
 
 def _skills_fit(
-    query: RoleQuery, profile: CandidateProfile, resolver: SkillResolver
+    query: RoleQuery, profile: CandidateProfile
 ) -> tuple[float | None, tuple[MatchedSkill, ...], tuple[str, ...]]:
     if not query.skills:
         return None, (), ()
@@ -250,11 +254,16 @@ def _skills_fit(
     for skill in query.skills:
         weight = skill.weight
         possible += weight
-        credit, via = resolver.credit(skill.skill_id, owned)
+        credit, via = 0.0, ""
+        if skill.skill_id in owned:
+            credit, via = 1.0, skill.skill_id
+        elif skill.related and (hits := skill.related & owned):
+            credit, via = RELATED_CREDIT, min(hits)
         if credit > 0:
             earned += weight * credit
-            via_label = profile.skills[via].label if via in profile.skills else via
-            if profile.skills.get(via) and profile.skills[via].source == "summary":
+            evidence = profile.skills.get(via)
+            via_label = evidence.label if evidence else via
+            if evidence is not None and evidence.source == "summary":
                 via_label += " (in summary)"
             matched.append(
                 MatchedSkill(skill.skill_id, skill.label or skill.text, credit, via_label)
@@ -305,32 +314,35 @@ def score_candidate(
     query: RoleQuery,
     profile: CandidateProfile,
     semantic: float,
-    resolver: SkillResolver,
     weights: Weights,
     now: datetime | None = None,
 ) -> ScoredCandidate:
-    skills, matched, missing = _skills_fit(query, profile, resolver)
+    """Score and components; the reason is written by `explain`, for the results shown only."""
+    skills, matched, missing = _skills_fit(query, profile)
     comps = Components(
         semantic=max(0.0, min(1.0, float(semantic))),
         skills=skills,
         seniority=_seniority_fit(query, profile.seniority),
         location=_place_fit(query, profile, now),
     )
-    pairs = [(weights.semantic, comps.semantic)]
-    pairs += [
-        (w, c)
-        for w, c in (
-            (weights.skills, comps.skills),
-            (weights.seniority, comps.seniority),
-            (weights.location, comps.location),
-        )
-        if c is not None
-    ]
-    total_weight = sum(w for w, _ in pairs)
-    score = sum(w * c for w, c in pairs) / total_weight if total_weight else 0.0
-    return ScoredCandidate(
-        profile, score, comps, matched, missing, _reason(query, profile, comps, matched, missing)
-    )
+    total = weights.semantic * comps.semantic
+    total_weight = weights.semantic
+    for w, c in (
+        (weights.skills, comps.skills),
+        (weights.seniority, comps.seniority),
+        (weights.location, comps.location),
+    ):
+        if c is not None:
+            total += w * c
+            total_weight += w
+    score = total / total_weight if total_weight else 0.0
+    return ScoredCandidate(profile, score, comps, matched, missing)
+
+
+def explain(query: RoleQuery, scored: ScoredCandidate) -> ScoredCandidate:
+    """The same result with its one-line reason."""
+    reason = _reason(query, scored.profile, scored.components, scored.matched, scored.missing)
+    return replace(scored, reason=reason)
 
 
 def rank_scored(scored: Sequence[ScoredCandidate]) -> list[ScoredCandidate]:

@@ -28,7 +28,12 @@ from rapport.core.store.schema import ChangeFeedRow
 from rapport.models.encoders import Encoder
 from rapport.models.match_index import MatchIndex
 from rapport.models.profiles import ProfileBuilder, candidate_text
-from rapport.models.vector_index import NoSnapshot, SnapshotError, VectorIndex
+from rapport.models.vector_index import (
+    NoSnapshot,
+    SnapshotError,
+    VectorIndex,
+    serve_single_threaded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +117,7 @@ class IndexKeeper:
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> None:
+        serve_single_threaded()
         self._thread.start()
 
     def close(self) -> None:
