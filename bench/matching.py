@@ -9,13 +9,14 @@ part, plus each part's own file when run alone.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import matching_encoders
 import matching_faiss
 import matching_rank
-from common import git_commit, machine, versions, write
+from common import RESULTS, git_commit, machine, versions, write
 from rich.console import Console
 
 console = Console(width=150)
@@ -29,6 +30,11 @@ def main() -> None:
     ap.add_argument("--encoder", default="onnx", help="encoder of the served index")
     ap.add_argument("--parts", default="encoders,faiss,rank")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--collect",
+        action="store_true",
+        help="run nothing: gather the parts' latest bench/results/matching_*.json into one file",
+    )
     args = ap.parse_args()
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     payload: dict = {
@@ -41,6 +47,14 @@ def main() -> None:
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "note": "2-core shared machine: figures vary run to run",
     }
+    if args.collect:
+        for part in sorted(parts):
+            path = RESULTS / f"matching_{part}.json"
+            if path.exists():
+                payload[part] = json.loads(path.read_text())
+        payload["note"] += "; collected from the parts' own runs (see each part's commit)"
+        console.print(f"wrote {write('matching', payload, args.out)}")
+        return
     if "encoders" in parts:
         payload["encoders"] = matching_encoders.run(quick=args.quick)
         matching_encoders.print_table(payload["encoders"])

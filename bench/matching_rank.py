@@ -180,11 +180,13 @@ def bench_size(n: int, encoder: str, repeat: int, seconds: float, work: Path) ->
     env |= {"RAPPORT_HOME": str(home), "RAPPORT_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"}
     seed_s = seed(home, url, n, env)
     console.print(f"seeded {n:,} candidates in {seed_s:.1f}s")
-    settings = Settings(home=home, database_url=url, encoder=encoder)
+    settings = Settings(
+        home=home, database_url=url, encoder=encoder, model_cache_dir=work / "models"
+    )
     indexing = index_from_scratch(settings)
     console.print(f"indexed {indexing['vectors']:,} in {indexing['build_s']}s ({indexing})")
     pool_id = make_pool(url, 0.05)
-    server = Server(home, url, encoder=encoder)
+    server = Server(home, url, encoder=encoder, model_cache_dir=str(work / "models"))
     try:
         with grpc.insecure_channel(server.address) as ch:
             stub = pb_grpc.MatchingServiceStub(ch)

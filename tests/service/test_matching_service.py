@@ -380,3 +380,27 @@ def test_paging(stubs, people):
     assert second.results[0].rank == 3
     assert not set(ids(first)) & set(ids(second))
     assert ids(first) + ids(second) == ids(rank(matching, top_k=4))
+
+
+def test_erased_candidate_is_gone_within_two_seconds(stubs, people, db):
+    """Erasure itself belongs to the privacy work; here its effect on the store (the rows
+    deleted, an "erased" feed event) must take the person out of matching."""
+    from sqlalchemy import delete
+
+    from rapport.core.store import candidates as store_candidates
+    from rapport.core.store import feed
+    from rapport.core.store.schema import CandidateRow, CandidateSkillRow, IdentityRow
+
+    _, matching = stubs
+    wait_ready(matching)
+    assert people["ana"] in ids(rank(matching))
+    with db.transaction() as s:
+        pk = store_candidates.pk_for(s, people["ana"])
+        s.execute(delete(CandidateSkillRow).where(CandidateSkillRow.candidate_pk == pk))
+        s.execute(delete(IdentityRow).where(IdentityRow.candidate_pk == pk))
+        s.execute(delete(CandidateRow).where(CandidateRow.pk == pk))
+        feed.append(s, [(people["ana"], "erased")])
+    eventually(lambda: people["ana"] not in ids(rank(matching)))
+    with pytest.raises(grpc.RpcError) as err:
+        matching.SimilarCandidates(pb.SimilarCandidatesRequest(candidate_id=people["ana"], top_k=3))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
