@@ -227,7 +227,10 @@ def run(sizes: list[int], encoder: str = "onnx", quick: bool = False) -> dict:
     work = Path(tempfile.mkdtemp(prefix="rapport-rank-bench-"))
     repeat, seconds = (40, 3.0) if quick else (300, 10.0)
     try:
-        results = [bench_size(n, encoder, repeat, seconds, work) for n in sizes]
+        results = []
+        for n in sizes:
+            results.append(bench_size(n, encoder, repeat, seconds, work))
+            console.print(results[-1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {
@@ -268,6 +271,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--encoder", default="onnx")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     result = run([int(s) for s in args.sizes.split(",")], args.encoder, args.quick)
     console.print(table(result))
@@ -278,7 +282,7 @@ def main() -> None:
         "versions": versions("faiss-cpu", "onnxruntime", "grpcio", "SQLAlchemy", "numpy"),
         **result,
     }
-    console.print(f"wrote {write('matching_rank', payload)}")
+    console.print(f"wrote {write('matching_rank', payload, args.out)}")
 
 
 if __name__ == "__main__":
