@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from rapport.services.common.deadlines import require_time
 from rapport.services.matching import convert
 from rapport.services.matching.use_cases import MatchingUseCases
 from rapport.v1 import common_pb2
@@ -11,6 +12,9 @@ from rapport.v1 import matching_pb2 as pb
 from rapport.v1 import matching_pb2_grpc as pb_grpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MatchingService"].full_name
+# A ranking takes several milliseconds at best (encode, search, score): a call with less time
+# left is refused up front with DEADLINE_EXCEEDED instead of doing work nobody will read.
+MIN_RANK_TIME_S = 0.01
 
 
 class MatchingServicer(pb_grpc.MatchingServiceServicer):
@@ -31,6 +35,7 @@ class MatchingServicer(pb_grpc.MatchingServiceServicer):
         )
 
     def RankCandidates(self, request, context):
+        require_time(context, "ranking", MIN_RANK_TIME_S)
         which = request.WhichOneof("role_ref")
         role = convert.role_from_pb(request.role) if which == "role" else None
         outcome = self._uc.rank(
@@ -43,6 +48,7 @@ class MatchingServicer(pb_grpc.MatchingServiceServicer):
         return convert.outcome_to_pb(outcome)
 
     def SimilarCandidates(self, request, context):
+        require_time(context, "ranking", MIN_RANK_TIME_S)
         outcome = self._uc.similar(
             request.candidate_id, convert.filters_from_pb(request.filters), request.top_k
         )
