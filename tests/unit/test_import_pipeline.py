@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select, update
 
+from rapport.core.store.schema import CandidateRow, ImportFingerprintRow
 from rapport.services.candidates.use_cases import CandidateUseCases, ImportOptions
 
 HEADER = "external_id,first_name,last_name,email,country,timezone,skills\n"
@@ -55,3 +57,19 @@ def test_a_record_repeated_in_the_next_batch_needs_no_retry(db, settings, worker
     assert report.counts["created"] == 13 and report.counts["unchanged"] == 5
     again = run_import(db, settings, workers, text)
     assert again.counts["unchanged"] == 18 and again.counts["failed"] == 2
+
+
+def test_a_fingerprint_naming_no_candidate_is_pointed_again(db, settings, caplog):
+    # No foreign key holds fingerprints to candidates: one left naming no candidate (as a
+    # deletion that forgot it would leave) costs its record a validation, nothing more.
+    text = rows(3)
+    run_import(db, settings, 0, text)
+    with db.transaction() as s:
+        s.execute(update(ImportFingerprintRow).values(candidate_pk=10**9))
+    with caplog.at_level("WARNING", logger="rapport.services.candidates.use_cases"):
+        again = run_import(db, settings, 0, text)
+    assert not caplog.records
+    assert again.counts["unchanged"] == 3
+    with db.read() as s:
+        pks = set(s.execute(select(ImportFingerprintRow.candidate_pk)).scalars())
+        assert pks == set(s.execute(select(CandidateRow.pk)).scalars())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from rapport.core import ids
 from rapport.core.domain import CandidateDraft, Condition, Rule, SkillClaim
 from rapport.core.errors import ValidationFailed
 from rapport.core.store import bulk, candidates, duplicates, merges, paging, rules
@@ -210,3 +212,10 @@ def test_mid_import_statistics_on_this_backend(db):
     db.analyze(("identities", "import_fingerprints"))  # PostgreSQL only; SQLite: nothing
     rows = db.planned_rows("identities")
     assert rows is None if db.dialect == "sqlite" else rows == 1
+
+
+def test_ids_drawn_in_bulk_are_v7_ascending_and_distinct():
+    before, bulk_ids, after = ids.uuid7(), ids.uuid7s(5000), ids.uuid7()  # > 4096: 2 ms
+    every = [before, *bulk_ids, after]
+    assert every == sorted(every) and len(set(every)) == len(every)
+    assert all(uuid.UUID(i).version == 7 and str(uuid.UUID(i)) == i for i in bulk_ids)

@@ -26,7 +26,7 @@ from rapport.core.domain import (
     SkillClaim,
 )
 from rapport.core.errors import AlreadyExists, NotFound, StaleVersion, ValidationFailed, Violation
-from rapport.core.ids import uuid7
+from rapport.core.ids import uuid7, uuid7s
 from rapport.core.store import audit, bulk, feed, paging
 from rapport.core.store.rules import compile_rule
 from rapport.core.store.schema import CandidateRow, CandidateSkillRow, IdentityRow, SkillRow
@@ -603,7 +603,7 @@ def upsert_batch(
         results.append(UpsertResult(step))
 
     # inserts: keys drawn beforehand, so every row of every table is known before writing
-    new_ids = {tmp: uuid7() for tmp in pending_new}
+    new_ids = dict(zip(pending_new, uuid7s(len(pending_new)), strict=True))
     real_pk = dict(zip(pending_new, new_pks(session, len(pending_new)), strict=True))
     bulk.copy_rows(
         session,
