@@ -39,7 +39,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -452,18 +452,6 @@ class SkillMapper:
     def related(self, skill_id: str) -> frozenset[str]:
         """Skills that earn partial credit for `skill_id` (curated relations, both ways)."""
         return self.catalogue.related(skill_id)
-
-    def credit(
-        self, required_id: str, candidate_skill_ids: Iterable[str]
-    ) -> tuple[float, str | None]:
-        """(1.0, id) if owned; (RELATED_CREDIT, related id) via a curated relation; (0, None)."""
-        owned = set(candidate_skill_ids)
-        if required_id in owned:
-            return 1.0, required_id
-        via = sorted(self.catalogue.related(required_id) & owned)
-        if via:
-            return RELATED_CREDIT, via[0]
-        return 0.0, None
 
     # -- cached state -------------------------------------------------------------------
     def vectors(self) -> np.ndarray:
