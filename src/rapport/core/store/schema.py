@@ -283,24 +283,6 @@ class AuditRow(Base):
     __table_args__ = (Index("ix_audit_target", "target_id", "at"),)
 
 
-__all__ = [
-    "AuditRow",
-    "Base",
-    "CandidateRow",
-    "CandidateSkillRow",
-    "ChangeFeedRow",
-    "IdentityRow",
-    "ImportFingerprintRow",
-    "ImportRunRow",
-    "MergeRow",
-    "PoolMemberRow",
-    "PoolRow",
-    "SegmentRow",
-    "SkillRow",
-    "TimelineEventRow",
-]
-
-
 class RoleRow(Base):
     """A job to fill; ranked against by the matching service."""
 
@@ -316,4 +298,20 @@ class RoleRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-__all__ += ["RoleRow"]
+__all__ = [
+    "AuditRow",
+    "Base",
+    "CandidateRow",
+    "CandidateSkillRow",
+    "ChangeFeedRow",
+    "IdentityRow",
+    "ImportFingerprintRow",
+    "ImportRunRow",
+    "MergeRow",
+    "PoolMemberRow",
+    "PoolRow",
+    "RoleRow",
+    "SegmentRow",
+    "SkillRow",
+    "TimelineEventRow",
+]

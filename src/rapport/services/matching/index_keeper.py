@@ -80,10 +80,6 @@ class FeedCursor:
             self.gaps.pop(nxt, None)
             self.upto = nxt
 
-    @property
-    def read_from(self) -> int:
-        return self.upto
-
 
 def feed_head(db: Database) -> int:
     with db.read() as s:
@@ -343,7 +339,7 @@ class IndexKeeper:
         read = 0
         while True:
             with self._db.read() as s:
-                events = feed.read_since(s, cursor.read_from, FEED_PAGE)
+                events = feed.read_since(s, cursor.upto, FEED_PAGE)
             fresh = [e for e in events if e.seq not in cursor.ahead]
             if not fresh:
                 cursor.advance([], time.monotonic())
