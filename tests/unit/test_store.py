@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from rapport.core import ids
-from rapport.core.domain import CandidateDraft, Condition, Rule, SkillClaim
+from rapport.core.domain import CandidateDraft, Condition, Rule, Seniority, SkillClaim
 from rapport.core.errors import ValidationFailed
 from rapport.core.store import bulk, candidates, duplicates, merges, paging, rules
 from rapport.core.store.schema import (
@@ -175,6 +175,44 @@ def test_counted_pages_report_the_same_total(db):
     assert first.total == second.total == 16
     assert len(first.items) == 10 and len(second.items) == 6 and not second.next_token
     assert empty.total == 0 and empty.items == []
+
+
+def test_counts_agree_with_the_pages_for_membership_and_facet_rules(db):
+    """Counts with a country condition take another query shape on SQLite (rules.
+    compile_for_count); they must still agree with what walking the pages finds."""
+    with db.transaction() as s:
+        candidates.upsert_batch(
+            s,
+            [
+                draft(
+                    emails=[f"m{i}@example.com"],
+                    country=("DE", "FR", "GB")[i % 3],
+                    seniority=(Seniority.JUNIOR, Seniority.SENIOR, Seniority.LEAD)[i % 4 % 3],
+                    skills=[SkillClaim("python", "Python")] if i % 2 else [],
+                )
+                for i in range(60)
+            ],
+        )
+    facets = (Condition("country", "in", ("DE", "GB")), Condition("seniority", "gte", ("senior",)))
+    for extra in (
+        (Condition("skill", "in", ("python",)),),
+        (),
+        (Condition("skill", "not_in", ("python",)),),
+    ):
+        rule = Rule((*facets, *extra))
+        with db.read() as s:
+            walked, token = [], ""
+            while True:
+                page = candidates.list_page(s, rule, 7, token, count=True)
+                walked += page.items
+                if not (token := page.next_token):
+                    break
+        expected = [
+            c
+            for c in walked
+            if c.country in ("DE", "GB") and c.seniority.value in ("senior", "lead")
+        ]
+        assert walked == expected and page.total == len(walked) > 0
 
 
 def test_statistics_refresh_runs_on_this_backend(db):

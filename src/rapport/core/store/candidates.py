@@ -28,7 +28,7 @@ from rapport.core.domain import (
 from rapport.core.errors import AlreadyExists, NotFound, StaleVersion, ValidationFailed, Violation
 from rapport.core.ids import uuid7, uuid7s
 from rapport.core.store import audit, bulk, feed, paging
-from rapport.core.store.rules import compile_rule
+from rapport.core.store.rules import compile_for_count, compile_rule
 from rapport.core.store.schema import CandidateRow, CandidateSkillRow, IdentityRow, SkillRow
 
 ACTIVE = "active"
@@ -459,7 +459,8 @@ def list_page(
     """
     size = paging.page_size(size)
     after = paging.decode(token)
-    where = [CandidateRow.status == ACTIVE, *compile_rule(rule, now or datetime.now(UTC))]
+    now = now or datetime.now(UTC)
+    where = [CandidateRow.status == ACTIVE, *compile_rule(rule, now)]
     pks = list(
         session.execute(
             select(CandidateRow.pk)
@@ -470,8 +471,11 @@ def list_page(
     )
     total = -1
     if count:
+        counted = compile_for_count(rule, now, session.bind.dialect.name)
         total = session.execute(
-            select(func.count()).select_from(CandidateRow).where(*where)
+            select(func.count())
+            .select_from(CandidateRow)
+            .where(CandidateRow.status == ACTIVE, *counted)
         ).scalar_one()
     more = len(pks) > size
     pks = pks[:size]
