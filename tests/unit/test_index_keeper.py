@@ -4,12 +4,16 @@ change feed followed across restarts, and gaps in the feed waited for."""
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
-from rapport.core.domain import CandidateDraft, SkillClaim
+from rapport.core.domain import CandidateDraft, Seniority, SkillClaim
 from rapport.core.store import candidates
 from rapport.models.encoders import FakeEncoder
+from rapport.models.match_index import FacetFilter
 from rapport.models.runtime import load_runtime
 from rapport.services.matching.index_keeper import GAP_TIMEOUT_S, FeedCursor, IndexKeeper
 
@@ -100,3 +104,62 @@ def test_unavailable_until_ready(db, settings):
     keeper = IndexKeeper(db, settings, lambda: load_runtime(settings))
     with pytest.raises(Unavailable, match="matching index is starting"):
         keeper.current()
+
+
+def test_strict_filters_follow_updates_and_removals(db, settings):
+    """filter_pks answers from postings kept beside the profiles: they must move when a
+    profile changes and vanish when a candidate leaves the index."""
+    with db.transaction() as s:
+        ana = candidates.create(
+            s,
+            CandidateDraft(
+                first_name="Ana",
+                country="DE",
+                timezone="Europe/Berlin",
+                languages=["en-GB", "de"],
+                seniority=Seniority.SENIOR,
+                skills=[SkillClaim("python", "Python")],
+            ),
+        )
+        bo = candidates.create(
+            s,
+            CandidateDraft(
+                first_name="Bo",
+                country="US",
+                languages=["en"],
+                skills=[SkillClaim("python", "Python")],
+            ),
+        )
+    keeper = keeper_for(db, settings)
+    try:
+        index, _ = keeper.current()
+
+        names = {index.profile_by_id(c.id).pk: c.id for c in (ana, bo)}
+
+        def passing(within=None, **kw) -> set[str]:
+            return {names[int(pk)] for pk in index.filter_pks(FacetFilter(**kw), within)}
+
+        assert passing(languages=("en",)) == {ana.id, bo.id}  # "en" matches "en-GB"
+        assert passing(languages=("EN-gb",)) == {ana.id}
+        assert passing(countries=frozenset({"us"})) == {bo.id}
+        assert passing(countries=frozenset({"FR"}), zones=frozenset({"Europe/Berlin"})) == {ana.id}
+        assert passing(seniorities=frozenset({"senior"}), languages=("de",)) == {ana.id}
+        assert passing(seniorities=frozenset()) == set()
+        only_bo = np.asarray([index.profile_by_id(bo.id).pk], dtype=np.int64)
+        assert passing(only_bo) == {bo.id}
+        assert passing(only_bo, languages=("de",)) == set()
+
+        moved = replace(ana.draft(), country="FR", timezone="Europe/Paris", languages=["fr"])
+        with db.transaction() as s:
+            candidates.update(s, ana.id, moved, ana.version)
+        deadline = time.monotonic() + 10
+        while index.profile_by_id(ana.id).country != "FR" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert passing(countries=frozenset({"DE"})) == set()
+        assert passing(countries=frozenset({"FR"})) == {ana.id}
+        assert passing(languages=("en",)) == {bo.id}
+
+        index.remove_ids([bo.id])
+        assert passing(languages=("en",)) == set()
+    finally:
+        keeper.close()

@@ -31,6 +31,35 @@ SHORTLIST_FACTOR = 5  # ... or this many times the results asked for
 
 
 @dataclass(frozen=True)
+class FacetFilter:
+    """A role's strict filters, answered from the profiles in memory (no store query).
+
+    Location passes on a listed country OR a time zone inside the role's window; every
+    listed language is required, and "en" also matches "en-GB".
+    """
+
+    seniorities: frozenset[str] | None = None  # None: no seniority filter
+    countries: frozenset[str] = frozenset()
+    zones: frozenset[str] = frozenset()
+    languages: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.seniorities is not None or self.countries or self.zones or self.languages)
+
+
+def _facet_keys(profile: CandidateProfile) -> list[tuple[str, str]]:
+    keys = [
+        ("seniority", profile.seniority),
+        ("country", profile.country.upper()),
+        ("timezone", profile.timezone),
+    ]
+    for tag in profile.languages:
+        parts = tag.lower().split("-")
+        keys += [("language", "-".join(parts[: i + 1])) for i in range(len(parts))]
+    return keys
+
+
+@dataclass(frozen=True)
 class RankResult:
     results: list[ScoredCandidate]
     considered: int  # candidates that passed the filters (all indexed ones when unfiltered)
@@ -48,17 +77,25 @@ class MatchIndex:
         self._profiles: dict[int, CandidateProfile] = {}
         self._pk_by_id: dict[str, int] = {}
         self._postings: dict[str, set[int]] = {}
+        self._facets: dict[tuple[str, str], set[int]] = {}  # (field, value) -> pks
 
     # ------------------------------------------------------------------ writing
     def _put_profile(self, profile: CandidateProfile) -> None:
         old = self._profiles.get(profile.pk)
         if old is not None:
-            for skill_id in old.skills:
-                self._postings.get(skill_id, set()).discard(profile.pk)
+            self._drop_postings(old)
         self._profiles[profile.pk] = profile
         self._pk_by_id[profile.id] = profile.pk
         for skill_id in profile.skills:
             self._postings.setdefault(skill_id, set()).add(profile.pk)
+        for key in _facet_keys(profile):
+            self._facets.setdefault(key, set()).add(profile.pk)
+
+    def _drop_postings(self, profile: CandidateProfile) -> None:
+        for skill_id in profile.skills:
+            self._postings.get(skill_id, set()).discard(profile.pk)
+        for key in _facet_keys(profile):
+            self._facets.get(key, set()).discard(profile.pk)
 
     def put_profiles(self, profiles: Iterable[CandidateProfile]) -> None:
         """Profiles only (vectors already indexed), e.g. after loading a vector snapshot."""
@@ -87,8 +124,7 @@ class MatchIndex:
             for pk in pks:
                 profile = self._profiles.pop(pk, None)
                 if profile is not None:
-                    for skill_id in profile.skills:
-                        self._postings.get(skill_id, set()).discard(pk)
+                    self._drop_postings(profile)
             if pks:
                 self.vectors.remove(np.asarray(pks, dtype=np.int64))
             return len(pks)
@@ -104,6 +140,35 @@ class MatchIndex:
 
     def vector_of(self, pk: int) -> np.ndarray:
         return self.vectors.get_vector(pk)
+
+    def filter_pks(self, facets: FacetFilter, within: np.ndarray | None = None) -> np.ndarray:
+        """Indexed candidates passing `facets` (and among `within`, when given).
+
+        Set operations over postings kept beside the profiles: a strict location filter
+        names hundreds of time zones, which the store could only answer with a scan.
+        """
+        with self._lock:
+            groups: list[set[int]] = []
+            if facets.seniorities is not None:
+                groups.append(self._union("seniority", facets.seniorities))
+            if facets.countries or facets.zones:
+                places = self._union("country", {c.upper() for c in facets.countries})
+                places |= self._union("timezone", facets.zones)
+                groups.append(places)
+            groups += [self._union("language", {tag.lower()}) for tag in facets.languages]
+            if within is not None:
+                groups.append(set(within.tolist()))
+            if not groups:
+                return np.fromiter(self._profiles, np.int64, len(self._profiles))
+            groups.sort(key=len)
+            passing = groups[0].intersection(*groups[1:])
+        return np.fromiter(passing, np.int64, len(passing))
+
+    def _union(self, field: str, values: Iterable[str]) -> set[int]:
+        out: set[int] = set()
+        for value in values:
+            out |= self._facets.get((field, value), set())
+        return out
 
     def _skill_shortlist(
         self, query: RoleQuery, allowed: np.ndarray | None, limit: int

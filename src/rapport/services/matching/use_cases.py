@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import or_
 
 from rapport.core.domain import Condition, Page, Role, Rule, Seniority
 from rapport.core.errors import NotFound, ValidationFailed, Violation
@@ -16,7 +15,7 @@ from rapport.core.store import candidates, pools, profiles, roles, segments
 from rapport.core.store.db import Database
 from rapport.core.store.paging import page_size
 from rapport.core.store.rules import compile_rule
-from rapport.models.match_index import RankResult
+from rapport.models.match_index import FacetFilter, MatchIndex, RankResult
 from rapport.models.ranking import RoleQuery, Weights, resolve_role, zones_within
 from rapport.services.matching.index_keeper import IndexKeeper
 
@@ -72,6 +71,28 @@ def _check_top_k(top_k: int) -> None:
         raise ValidationFailed(Violation("top_k", f"must be between 1 and {MAX_TOP_K}"))
 
 
+def _strict_facets(
+    role: Role, filters: MatchFilters, query: RoleQuery, now: datetime
+) -> FacetFilter:
+    """The role's requirements that the filters make strict, as a filter on profiles."""
+    seniorities = None
+    lo, hi = role.min_seniority, role.max_seniority
+    if filters.enforce_seniority and (lo or hi):
+        seniorities = frozenset(
+            lvl.value
+            for lvl in Seniority
+            if lvl and (not lo or lvl.rank >= lo.rank) and (not hi or lvl.rank <= hi.rank)
+        )
+    countries: frozenset[str] = frozenset()
+    zones: frozenset[str] = frozenset()
+    if filters.enforce_location:
+        countries = frozenset(role.countries)
+        if query.utc_window:
+            zones = frozenset(zones_within(query.utc_window, now))
+    languages = tuple(role.languages) if filters.enforce_languages else ()
+    return FacetFilter(seniorities, countries, zones, languages)
+
+
 class MatchingUseCases:
     def __init__(self, db: Database, keeper: IndexKeeper, weights: Weights) -> None:
         self._db = db
@@ -92,11 +113,19 @@ class MatchingUseCases:
             return roles.list_page(s, page_size(size), token)
 
     # ------------------------------------------------------------------ ranking
-    def _allowed(self, role: Role, filters: MatchFilters, query: RoleQuery) -> np.ndarray | None:
-        """Primary keys passing every filter, from the store (None: no filter at all)."""
+    def _allowed(
+        self, index: MatchIndex, role: Role, filters: MatchFilters, query: RoleQuery
+    ) -> np.ndarray | None:
+        """Primary keys passing every filter (None: no filter at all).
+
+        Pools, segments and contact history come from the store; the strict seniority,
+        location and language filters from the index's own profiles, which answer them
+        without a scan (a time-zone window names hundreds of zones).
+        """
         if filters.not_contacted_days < 0:
             raise ValidationFailed(Violation("filters.not_contacted_days", "must not be negative"))
         now = datetime.now(UTC)
+        within = None
         with self._db.read() as s:
             conditions: list[Condition] = []
             if filters.pool_id:
@@ -110,29 +139,11 @@ class MatchingUseCases:
                         "last_contacted_days", "not_within", (str(filters.not_contacted_days),)
                     )
                 )
-            lo, hi = role.min_seniority, role.max_seniority
-            if filters.enforce_seniority and (lo or hi):
-                levels = [
-                    lvl.value
-                    for lvl in Seniority
-                    if lvl and (not lo or lvl.rank >= lo.rank) and (not hi or lvl.rank <= hi.rank)
-                ]
-                conditions.append(Condition("seniority", "in", tuple(levels)))
-            if filters.enforce_languages:
-                conditions.extend(Condition("language", "in", (lang,)) for lang in role.languages)
-            compiled = compile_rule(Rule(tuple(conditions)), now)
-            if filters.enforce_location and (role.countries or query.utc_window):
-                places = []
-                if role.countries:
-                    places += compile_rule(Rule((Condition("country", "in", role.countries),)), now)
-                if query.utc_window:
-                    zones = tuple(zones_within(query.utc_window, now))
-                    if zones:
-                        places += compile_rule(Rule((Condition("timezone", "in", zones),)), now)
-                compiled.append(or_(*places))
-            if not compiled:
-                return None
-            return np.asarray(profiles.rankable_pks(s, compiled), dtype=np.int64)
+            if conditions:
+                compiled = compile_rule(Rule(tuple(conditions)), now)
+                within = np.asarray(profiles.rankable_pks(s, compiled), dtype=np.int64)
+        facets = _strict_facets(role, filters, query, now)
+        return index.filter_pks(facets, within) if facets else within
 
     def _rank(
         self,
@@ -151,7 +162,7 @@ class MatchingUseCases:
                 Violation("page_token", f"rankings go {MAX_RANK_DEPTH} deep at most")
             )
         index, seq = self._keeper.current()
-        allowed = self._allowed(role, filters, query)
+        allowed = self._allowed(index, role, filters, query)
         result = index.rank(
             query,
             query_vector,
