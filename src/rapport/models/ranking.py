@@ -134,14 +134,18 @@ def utc_offset_hours(zone: str, now: datetime | None = None) -> float | None:
     return _utc_offset_hours(zone, int(stamp // 3600))
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> tuple[str, ...]:
+    """Every IANA zone; available_timezones() walks the tz database on disk at each call."""
+    return tuple(sorted(available_timezones()))
+
+
 def zones_within(window: tuple[float, float], now: datetime | None = None) -> list[str]:
-    """IANA zones whose current offset lies inside the window: a time-zone filter in SQL."""
+    """IANA zones whose current offset lies inside the window: a strict location filter."""
     lo, hi = window
-    return sorted(
-        z
-        for z in available_timezones()
-        if (o := utc_offset_hours(z, now)) is not None and lo <= o <= hi
-    )
+    return [
+        z for z in _zone_names() if (o := utc_offset_hours(z, now)) is not None and lo <= o <= hi
+    ]
 
 
 def resolve_role(role: Role, resolver: SkillResolver, now: datetime | None = None) -> RoleQuery:

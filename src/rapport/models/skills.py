@@ -377,12 +377,18 @@ class SkillMapper:
                 tokens.append(token)
         found: list[tuple[int, SkillMatch]] = []
         seen: set[str] = set()
+        # normalise_key maps character by character and drops spaces, so an n-gram's key is
+        # the concatenation of its tokens' keys: each token is normalised once, not per n-gram.
+        keys = [normalise_key(t) for t in tokens]
         i = 0
         while i < len(tokens):
             step = 1
             for n in range(min(self._max_phrase, len(tokens) - i), 0, -1):
+                bucket = phrases.get("".join(keys[i : i + n]))
+                if not bucket:
+                    continue
                 surface = " ".join(tokens[i : i + n])
-                hit = self._phrase_hit(phrases, surface)
+                hit = next((sid for sid, exact in bucket if exact in (None, surface)), None)
                 if hit is not None:
                     if hit not in seen:
                         seen.add(hit)
@@ -406,13 +412,6 @@ class SkillMapper:
                 offset += 1
         found.sort(key=lambda item: item[0])
         return [m for _, m in found[:limit]]
-
-    @staticmethod
-    def _phrase_hit(phrases: dict[str, list[tuple[str, str | None]]], surface: str) -> str | None:
-        for skill_id, exact in phrases.get(normalise_key(surface), ()):
-            if exact is None or exact == surface:
-                return skill_id
-        return None
 
     def _phrase_index(self) -> dict[str, list[tuple[str, str | None]]]:
         if self._phrases is not None:
