@@ -66,6 +66,15 @@ def get(session: Session, pool_id: str) -> Pool:
     return _to_domain(row, count)
 
 
+def member_pks(session: Session, pool_id: str) -> list[int]:
+    """Primary keys of the pool's members (NotFound for an unknown pool), read from the
+    membership index alone: a ranking filtered to a pool needs no candidate row."""
+    row = _pool(session, pool_id)
+    members = PoolMemberRow.__table__.c
+    stmt = select(members.candidate_pk).where(members.pool_pk == row.pk)
+    return list(session.execute(stmt).scalars().all())  # one fetchall, not a row at a time
+
+
 def list_all(session: Session) -> list[Pool]:
     counts = dict(
         session.execute(

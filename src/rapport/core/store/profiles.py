@@ -56,4 +56,5 @@ def rankable_by_id(session: Session, ids: Sequence[str]) -> list[Candidate]:
 
 def rankable_pks(session: Session, conditions: Sequence[ColumnElement]) -> list[int]:
     """Primary keys of rankable candidates meeting every condition (compiled rule parts)."""
-    return list(session.execute(select(CandidateRow.pk).where(RANKABLE, *conditions)).scalars())
+    stmt = select(CandidateRow.pk).where(RANKABLE, *conditions)
+    return list(session.execute(stmt).scalars().all())  # one fetchall, not a row at a time

@@ -125,12 +125,11 @@ class MatchingUseCases:
         if filters.not_contacted_days < 0:
             raise ValidationFailed(Violation("filters.not_contacted_days", "must not be negative"))
         now = datetime.now(UTC)
-        within = None
+        within: np.ndarray | None = None
         with self._db.read() as s:
+            if filters.pool_id:  # NotFound for an unknown pool
+                within = np.asarray(pools.member_pks(s, filters.pool_id), dtype=np.int64)
             conditions: list[Condition] = []
-            if filters.pool_id:
-                pools.get(s, filters.pool_id)  # NotFound for an unknown pool
-                conditions.append(Condition("pool", "in", (filters.pool_id,)))
             if filters.segment_id:
                 conditions.extend(segments.get(s, filters.segment_id).rule.conditions)
             if filters.not_contacted_days:
@@ -141,9 +140,12 @@ class MatchingUseCases:
                 )
             if conditions:
                 compiled = compile_rule(Rule(tuple(conditions)), now)
-                within = np.asarray(profiles.rankable_pks(s, compiled), dtype=np.int64)
+                matched = np.asarray(profiles.rankable_pks(s, compiled), dtype=np.int64)
+                within = matched if within is None else np.intersect1d(within, matched)
         facets = _strict_facets(role, filters, query, now)
-        return index.filter_pks(facets, within) if facets else within
+        if within is None and not facets:
+            return None
+        return index.filter_pks(facets, within)
 
     def _rank(
         self,
