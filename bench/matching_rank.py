@@ -117,8 +117,7 @@ def make_pool(url: str, fraction: float) -> str:
     db = Database(url)
     with db.transaction() as s:
         ids = [
-            cid
-            for (cid,) in s.query(CandidateRow.id).filter(CandidateRow.status == "active").all()
+            cid for (cid,) in s.query(CandidateRow.id).filter(CandidateRow.status == "active").all()
         ]
         rng = np.random.default_rng(3)
         chosen = rng.choice(len(ids), size=max(1, int(len(ids) * fraction)), replace=False)

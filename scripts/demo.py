@@ -1,7 +1,9 @@
 """`make demo`: from nothing to a running Rapport and a readable summary, then stop.
 
-Uses its own RAPPORT_HOME (.rapport/demo), rebuilt on every run, so it never touches a
-store you keep elsewhere.
+Seeds a store, trains an engagement model on its history and promotes it, starts the
+services, and ranks candidates for a role with the engagement band beside each one. Uses
+its own RAPPORT_HOME (.rapport/demo), rebuilt on every run, so it never touches a store you
+keep elsewhere; its MLflow tracking store stays there for `mlflow ui` (see the README).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def summary(address: str) -> None:
         for title, key in (
             ("candidates by source", lambda c: c.source),
             ("candidates by country", lambda c: c.location.country),
+            ("candidates by engagement band", lambda c: c.engagement_band),
         ):
             counts = Counter(key(c) for c in people)
             table = Table(title=title)
@@ -111,6 +114,30 @@ def summary(address: str) -> None:
                 ", ".join(s.skill_id for s in c.skills[:5]),
             )
         console.print(table)
+
+
+def wait_for_engagement(address: str) -> None:
+    """The engagement service loads the champion and scores everyone (writing their bands)
+    in the background; wait until the bands are there."""
+    from rapport.v1 import engagement_pb2 as epb
+    from rapport.v1 import engagement_pb2_grpc as epb_grpc
+
+    with grpc.insecure_channel(address) as ch:
+        stub = epb_grpc.EngagementServiceStub(ch)
+        deadline = time.monotonic() + 600
+        with console.status("[bold]scoring engagement for every candidate[/bold]"):
+            while time.monotonic() < deadline:
+                info = stub.GetModelInfo(epb.GetModelInfoRequest(), timeout=10)
+                if info.state == "none":  # ("unavailable": MLflow slow to answer, retried)
+                    raise SystemExit(f"no engagement model: {info.message}")
+                if info.state == "ready" and info.HasField("bands_as_of"):
+                    console.print(
+                        f"engagement model {info.name}/{info.version} scored "
+                        f"{info.scored:,} candidates (bands written)"
+                    )
+                    return
+                time.sleep(0.3)
+    raise SystemExit("engagement scores not ready after 10 minutes")
 
 
 def wait_for_index(address: str) -> None:
@@ -152,11 +179,15 @@ def main() -> None:
     env["RAPPORT_MODEL_CACHE_DIR"] = str(ROOT / ".rapport" / "models")
     run("db", "upgrade", env=env)
     run("seed", "--candidates", "5000", "--seed", "7", env=env)
+    run("train", "engagement", env=env)
+    run("models", "promote", env=env)
     proc, address = start_server(env)
     try:
+        wait_for_engagement(address)
         summary(address)
         wait_for_index(address)
-        run("rank", "--role", str(ROLE), "--top", "10", env=env | {"RAPPORT_SERVER": address})
+        client = env | {"RAPPORT_SERVER": address}
+        run("rank", "--role", str(ROLE), "--top", "10", "--engagement-weight", "0.3", env=client)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)

@@ -95,3 +95,41 @@ def server(settings):
 def channel(server):
     with grpc.insecure_channel(server) as ch:
         yield ch
+
+
+@pytest.fixture(scope="session")
+def tiny_scorer():
+    """Makes small but real `EngagementScorer`s (a HistGradientBoosting model fitted on
+    synthetic rows of the real feature spec): they load, predict and explain like trained
+    ones, in well under a second. `tiny_scorer(seed)`: a different seed, a different model."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from rapport.models.engagement.features import FEATURE_SPEC
+    from rapport.models.engagement.scorer import EngagementScorer
+
+    def make(seed: int = 0, *, version: str = ""):
+        rng = np.random.default_rng(seed)
+        n = 400
+        frame = pd.DataFrame({name: rng.exponential(5.0, n) for name in FEATURE_SPEC.numeric})
+        values = {"source": ["referral", "linkedin", "agency"], "seniority": ["junior", "senior"]}
+        for name in FEATURE_SPEC.categorical:
+            frame[name] = rng.choice(values.get(name, ["a", "b", "unknown"]), n)
+        signal = frame["replies_total"] - 0.2 * frame["days_since_last_contact"]
+        signal += (frame["source"] == "referral") * 3.0 + rng.normal(0.0, 1.0 + seed, n)
+        labels = (signal > np.median(signal)).astype(int)
+        categories = EngagementScorer.learn_categories(frame, FEATURE_SPEC)
+        x = EngagementScorer.encode(frame, FEATURE_SPEC, categories)
+        model = HistGradientBoostingClassifier(max_iter=15, random_state=seed).fit(x, labels)
+        return EngagementScorer(
+            name="rapport-engagement",
+            feature_spec=FEATURE_SPEC,
+            estimator=model,
+            categories=categories,
+            reference=EngagementScorer.learn_reference(frame, FEATURE_SPEC),
+            version=version,
+            metadata={"trained_at": "2026-01-01T00:00:00+00:00", "seed": seed},
+        )
+
+    return make

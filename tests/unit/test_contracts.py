@@ -69,4 +69,13 @@ def test_compose_file_is_coherent():
             if not source.startswith("."):
                 assert source in compose["volumes"], f"{name} uses undeclared volume {source}"
     assert "postgresql" in services["mlflow"]["command"]
+    from rapport.services.app import FACTORIES
+
+    served = set()
+    for svc in services.values():
+        command = svc.get("command", [])
+        if isinstance(command, list) and "--services" in command:
+            served.update(command[command.index("--services") + 1].split(","))
+    assert served <= set(FACTORIES), f"unknown services in compose: {served - set(FACTORIES)}"
+    assert set(FACTORIES) <= served, f"not in compose: {set(FACTORIES) - served}"
     assert (ROOT / "Dockerfile").exists()

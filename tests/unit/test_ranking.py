@@ -61,7 +61,6 @@ class TinyResolver:
         return {b for a, b in self.RELATED if a == skill_id}
 
 
-
 def profile(
     skills=(), seniority="senior", country="DE", timezone="Europe/Berlin", languages=("en",)
 ):

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from rapport.cli import admin, candidates, evaluation, matching
+from rapport.cli import (
+    admin,
+    candidates,
+    content,
+    engagement,
+    evaluation,
+    matching,
+    models,
+    outreach,
+    report,
+)
 from rapport.cli.client import ClientOptions
 from rapport.core.config import Settings
 
@@ -41,7 +51,12 @@ app.add_typer(candidates.pools_app, name="pools")
 app.add_typer(candidates.segments_app, name="segments")
 app.command("watch")(candidates.watch)
 matching.register(app)
+engagement.register(app)
+models.register(app)  # train engagement, models list|promote|rollback (local)
+content.register(app)
+outreach.register(app)
 app.add_typer(evaluation.eval_app, name="eval")
+report.register(app)  # report campaigns|pools|models|fairness
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from rapport.cli.client import ClientOptions, channel
+from rapport.cli.engagement import band_text
 from rapport.cli.output import as_dict, console, emit_json, key_value_table
 from rapport.core.validation import parse_seniority
 from rapport.v1 import matching_pb2 as pb
@@ -120,17 +121,20 @@ def _filters(pool: str, segment: str, not_contacted: int, strict: list[str]) -> 
 
 
 def ranking_json(response: pb.RankCandidatesResponse) -> dict:
-    """The stable shape of `rapport rank --json` (DESIGN §10)."""
+    """The stable shape of `rapport rank --json` (DESIGN §10); the engagement component
+    is there when the ranking used it (`--engagement-weight`)."""
+    components = ["semantic", "skills", "seniority", "location"]
+    if response.engagement_model:
+        components.append("engagement")
     return {
         "results": [
             {
                 "candidate_id": r.candidate_id,
                 "rank": r.rank,
                 "score": round(r.score, 4),
-                "components": {
-                    k: round(getattr(r.components, k), 4)
-                    for k in ("semantic", "skills", "seniority", "location")
-                },
+                "components": {k: round(getattr(r.components, k), 4) for k in components},
+                "engagement_band": r.engagement_band,
+                "engagement_model_version": r.engagement_model_version,
                 "matched_skills": [m.label for m in r.matched_skills],
                 "matched_detail": [
                     {
@@ -154,12 +158,16 @@ def ranking_json(response: pb.RankCandidatesResponse) -> dict:
         "considered": response.considered,
         "skill_mappings": [as_dict(m) for m in response.skill_mappings],
         "next_page_token": response.next_page_token,
+        "engagement_model": response.engagement_model,
+        "engagement_note": response.engagement_note,
     }
 
 
 def ranking_table(response: pb.RankCandidatesResponse, title: str) -> Table:
+    """The ranking; with engagement blended in, its probability and band too."""
+    engaged = bool(response.engagement_model)
     table = Table(title=title, show_lines=False)
-    for col, kw in (
+    columns = [
         ("#", {"justify": "right"}),
         ("candidate", {}),
         ("score", {"justify": "right"}),
@@ -167,13 +175,15 @@ def ranking_table(response: pb.RankCandidatesResponse, title: str) -> Table:
         ("skills", {"justify": "right"}),
         ("sen", {"justify": "right"}),
         ("loc", {"justify": "right"}),
-        ("reason", {"overflow": "fold"}),
-    ):
+    ]
+    if engaged:
+        columns += [("eng", {"justify": "right"}), ("band", {})]
+    for col, kw in (*columns, ("reason", {"overflow": "fold"})):
         table.add_column(col, **kw)
     for r in response.results:
         c = r.components
         who = r.display_name or r.candidate_id[:8]
-        table.add_row(
+        cells = [
             str(r.rank),
             f"{who}\n[dim]{r.headline[:40]}[/dim]",
             f"{r.score:.3f}",
@@ -181,8 +191,13 @@ def ranking_table(response: pb.RankCandidatesResponse, title: str) -> Table:
             f"{c.skills:.2f}",
             f"{c.seniority:.2f}",
             f"{c.location:.2f}",
-            r.reason,
-        )
+        ]
+        if engaged:
+            cells += [
+                f"{c.engagement:.2f}" if r.engagement_band else "-",
+                band_text(r.engagement_band),
+            ]
+        table.add_row(*cells, r.reason)
     return table
 
 
@@ -201,6 +216,9 @@ def _show_ranking(opts: ClientOptions, response: pb.RankCandidatesResponse, titl
             f"[yellow]Skills that map to nothing known (matched by their text only): "
             f"{', '.join(unmapped)}[/yellow]"
         )
+    if response.engagement_note:
+        style = "dim" if response.engagement_model else "yellow"
+        console.print(f"[{style}]{response.engagement_note}[/{style}]")
     if response.next_page_token:
         console.print(f"[dim]more: --page-token {response.next_page_token}[/dim]")
 
@@ -220,6 +238,13 @@ def rank(
     ),
     strict: list[str] = typer.Option([], "--strict", help=STRICT_HELP),
     page_token: str = typer.Option("", "--page-token"),
+    engagement_weight: float = typer.Option(
+        0.0,
+        "--engagement-weight",
+        min=0.0,
+        max=1.0,
+        help="Blend in the engagement model: score = (1-W) * match + W * P(response).",
+    ),
 ) -> None:
     """Rank candidates for a role, with the reason for every place."""
     opts: ClientOptions = ctx.obj
@@ -229,6 +254,7 @@ def rank(
         filters=_filters(pool, segment, not_contacted, strict),
         top_k=top,
         page_token=page_token,
+        engagement_weight=engagement_weight,
     )
     if role:
         request.role.CopyFrom(_read_role(role))

@@ -64,6 +64,7 @@ def candidate_detail(c) -> Table:
         "source",
         "tags",
         "consent_state",
+        "engagement_band",
         "version",
         "merged_into",
         "created_at",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "RAPPORT_"
@@ -54,6 +55,79 @@ class Settings(BaseSettings):
     match_weight_skills: float = 0.40
     match_weight_seniority: float = 0.10
     match_weight_location: float = 0.10
+    # Engagement serving (DESIGN §7): which model, how it is cached, how scores stay fresh.
+    engagement_alias: str = "champion"  # alias served; only the champion writes bands
+    engagement_cache_dir: Path | None = None  # default: <home>/models/engagement
+    engagement_poll_interval_s: float = 30.0  # how often the registry is asked for a new champion
+    engagement_follow_interval_s: float = 1.0  # change feed -> rescoring of changed people
+    engagement_rescore_interval_s: float = 6 * 3600.0  # full rescore: recency features age
+    engagement_registry_timeout_s: float = 10.0  # one registry look (HTTP tracking servers)
+    engagement_top_factors: int = 5  # factors per score when the request says 0
+    engagement_explain_limit: int = 200_000  # factors kept ready for the N likeliest people
+    engagement_server: str = ""  # HOST:PORT of EngagementService when not in this process
+    # Engagement (DESIGN §7): bands over the calibrated probability of a response within the
+    # model's horizon (30 days by default, when about 3% of seeded people respond). On the
+    # seeded 1M-event store: hot ~1% of people (5x the base rate), warm ~13%, cold ~40%.
+    engagement_band_hot: float = 0.15  # at or above: hot
+    engagement_band_warm: float = 0.05  # at or above: warm
+    engagement_band_cold: float = 0.015  # at or above: cold; below: dormant
+    # OpenMP threads for fitting: 1 by default because on shared cores (a server, CI, other
+    # jobs) two spinning threads ran 2x slower than one; 0: every core, for dedicated boxes.
+    engagement_train_threads: int = 1
+    # Content (DESIGN §8): NextBestContent's eligibility rules and its stochastic policy.
+    content_require_consent: bool = True  # only granted / legitimate_interest ("unknown" is not)
+    content_quiet_hours: str = "21:00-08:00"  # in the person's own time zone; "" = none
+    content_default_timezone: str = "UTC"  # for people without a time zone
+    content_cap_per_channel: int = 2  # sends per channel within the cap window; 0 = no cap
+    content_cap_window_days: float = 7.0
+    content_budget: int = 4  # contacts across every channel and campaign in the budget window
+    content_budget_window_days: float = 30.0
+    content_default_locale: str = "en"  # assumed for people who list no language
+    content_policy: Literal["softmax", "uniform"] = "softmax"  # uniform: pure exploration
+    content_temperature: float = 0.1  # softmax over log scores; lower is greedier
+    content_exploration: float = 0.05  # share of choices spread uniformly (keeps overlap)
+    content_prior_response: float = 0.05  # P(click or reply) without an engagement model
+    content_prior_strength: float = 20.0  # pseudo-sends behind each item's response prior
+    content_policy_seed: int | None = None  # fixed draws (tests); unset: fresh randomness
+    content_machine_open_s: float = 60.0  # an open this soon after delivery is a machine's
+    content_refresh_interval_s: float = 5.0  # library and item statistics reloaded this often
+    # Outreach (DESIGN §8): where mail goes, whom it is from, how the scheduler paces itself.
+    # The host defaults to this machine: tests and benchmarks only ever talk to a local sink.
+    outreach_smtp_host: str = "localhost"
+    outreach_smtp_port: int = 25
+    outreach_smtp_security: Literal["none", "starttls", "tls"] = "none"  # tls: implicit (465)
+    outreach_smtp_user: str = ""
+    outreach_smtp_password: SecretStr = SecretStr("")
+    outreach_smtp_timeout_s: float = 30.0
+    outreach_smtp_connections: int = 2  # sending threads, one SMTP connection each
+    outreach_from_address: str = "recruiting@localhost"
+    outreach_from_name: str = "Rapport"  # a sequence's sender_name overrides it
+    outreach_reply_address: str = ""  # e.g. replies@mail.example -> Reply-To replies+<token>@..
+    outreach_unsubscribe_address: str = ""  # default: unsubscribe@<the from address's domain>
+    outreach_unsubscribe_url: str = "https://localhost/unsubscribe"  # + "/<token>", one-click
+    outreach_batch_size: int = 200  # due steps claimed per transaction
+    outreach_poll_interval_s: float = 5.0  # `rapport outreach run` between empty passes
+    outreach_claim_lease_s: float = 900.0  # a claim older than this is a dead scheduler's
+    outreach_max_attempts: int = 5  # SMTP tries (temporary failures) before a send fails
+    outreach_retry_base_s: float = 60.0  # first retry delay; doubles per attempt
+    outreach_journal_dir: Path | None = None  # default: <home>/outreach (delivery journals)
+    outreach_trigger_interval_s: float = 3600.0  # between scans for dormant people
+    outreach_inbox_host: str = "127.0.0.1"  # `rapport outreach inbox` listens here
+    outreach_inbox_port: int = 2525
+    # Analytics (issue 8): report ranges, when a rate is "not enough data", drift and
+    # adverse-impact thresholds, and how the send ledger follows the timeline.
+    analytics_default_days: int = 365  # a report's range when `since` is not given
+    analytics_min_denominator: int = 30  # rates over fewer sends/people: not enough data
+    analytics_dormant_days: float = 180.0  # silence before a touch that counts as re-engagement
+    analytics_psi_warning: float = 0.2  # population stability index at or above: drift warning
+    analytics_psi_bins: int = 10  # quantile bins of the reference per numeric feature
+    analytics_model_sample: int = 3_000  # people scored for model monitoring (random sample)
+    analytics_impact_threshold: float = 0.8  # impact ratios below: flagged (four-fifths rule)
+    analytics_fairness_min_share: float = 0.02  # categories under this share: too small (LL144)
+    analytics_fairness_min_count: int = 30  # ... or under this many people
+    analytics_refresh_interval_s: float = 30.0  # the ledger follows the timeline; 0: on demand
+    analytics_ledger_grace_s: float = 10.0  # PostgreSQL: rows newer than this wait a round
+    analytics_ledger_batch: int = 250_000  # timeline pks per ledger transaction
 
     @model_validator(mode="after")
     def _reject_unknown_env(self) -> Settings:
@@ -77,6 +151,21 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Where derived model artefacts (ONNX exports, label embeddings) are cached."""
         return self.model_cache_dir if self.model_cache_dir is not None else self.home / "models"
+
+    @cached_property
+    def engagement_cache(self) -> Path:
+        """Where served engagement model versions are kept: one directory per version and
+        a pointer to the last champion, so a restart serves it without the registry."""
+        if self.engagement_cache_dir is not None:
+            return self.engagement_cache_dir
+        return self.home / "models" / "engagement"
+
+    @cached_property
+    def outreach_journal(self) -> Path:
+        """Where the scheduler keeps its delivery journals (one per running scheduler)."""
+        if self.outreach_journal_dir is not None:
+            return self.outreach_journal_dir
+        return self.home / "outreach"
 
     @cached_property
     def effective_mlflow_uri(self) -> str:

@@ -87,6 +87,9 @@ DEFAULT_POOL_STAGES = (
 )
 # Reaching one of these stages counts as "reached a final round before".
 FINAL_ROUND_STAGES = frozenset({"final_round", "offer", "hired"})
+# Engagement bands, most to least likely to respond (thresholds are settings). Written by
+# the engagement service to candidates.engagement_band; "" until a model has scored a person.
+ENGAGEMENT_BANDS = ("hot", "warm", "cold", "dormant")
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,32 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rapport.core.config import Settings
 from rapport.core.store.db import Database
 from rapport.services.common.logging_setup import configure_logging
 from rapport.services.common.server import ServiceSpec, build_server, serve_forever
+from rapport.services.engagement.source import EngagementSource
+
+if TYPE_CHECKING:
+    from rapport.services.matching.index_keeper import IndexKeeper
 
 log = logging.getLogger(__name__)
 
 
-def _candidates(settings: Settings, db: Database) -> ServiceSpec:
+@dataclass
+class Peers:
+    """What the services of one process share: matching blends engagement in-process when
+    both run here (else it asks RAPPORT_ENGAGEMENT_SERVER, if set)."""
+
+    engagement: EngagementSource | None = None
+    # Content reuses matching's encoder and candidate vectors when both run here.
+    matching_index: IndexKeeper | None = None
+
+
+def _candidates(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     from rapport.services.candidates.servicer import SERVICE_NAME, CandidateServicer, add_to_server
     from rapport.services.candidates.use_cases import CandidateUseCases
 
@@ -28,25 +44,142 @@ def _candidates(settings: Settings, db: Database) -> ServiceSpec:
     )
 
 
-def _matching(settings: Settings, db: Database) -> ServiceSpec:
+def _engagement(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
+    from rapport.services.engagement.assembly import build_engagement
+    from rapport.services.engagement.servicer import (
+        SERVICE_NAME,
+        EngagementServicer,
+        add_to_server,
+    )
+
+    engagement = build_engagement(settings, db)
+    servicer = EngagementServicer(engagement.use_cases)
+    engagement.start()
+    peers.engagement = engagement.use_cases
+    return ServiceSpec(
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        on_shutdown=engagement.close,
+        deadlines={"ScoreCandidates": 3600.0},
+    )
+
+
+def _matching(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     from rapport.models.runtime import weights_from
     from rapport.services.matching.index_keeper import build_keeper
     from rapport.services.matching.servicer import SERVICE_NAME, MatchingServicer, add_to_server
     from rapport.services.matching.use_cases import MatchingUseCases
 
+    engagement = peers.engagement
+    remote = None
+    if engagement is None and settings.engagement_server:
+        from rapport.services.engagement.source import RemoteEngagement
+
+        engagement = remote = RemoteEngagement(settings.engagement_server)
     keeper = build_keeper(settings, db)
-    servicer = MatchingServicer(MatchingUseCases(db, keeper, weights_from(settings)))
+    peers.matching_index = keeper
+    servicer = MatchingServicer(
+        MatchingUseCases(db, keeper, weights_from(settings), engagement=engagement)
+    )
     keeper.start()
+
+    def shutdown() -> None:
+        keeper.close()
+        if remote is not None:
+            remote.close()
+
     return ServiceSpec(
         SERVICE_NAME,
         lambda server: add_to_server(servicer, server),
-        on_shutdown=keeper.close,
+        on_shutdown=shutdown,
     )
 
 
-FACTORIES: dict[str, Callable[[Settings, Database], ServiceSpec]] = {
+def _content(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
+    from rapport.models.content_policy import ContentPolicy
+    from rapport.models.encoders import load_encoder
+    from rapport.services.content.library import EncoderHolder, Library, matching_vectors
+    from rapport.services.content.servicer import SERVICE_NAME, ContentServicer, add_to_server
+    from rapport.services.content.use_cases import ContentUseCases, policy_config
+
+    keeper = peers.matching_index
+    engagement = peers.engagement
+    remote = None
+    if engagement is None and settings.engagement_server:
+        from rapport.services.engagement.source import RemoteEngagement
+
+        engagement = remote = RemoteEngagement(settings.engagement_server)
+    encoders = EncoderHolder(
+        load=lambda: load_encoder(
+            settings.encoder, settings.models_dir, threads=settings.encoder_threads or None
+        ),
+        shared=(lambda: keeper.encoder) if keeper is not None else None,
+    )
+    library = Library(db, encoders, settings.content_refresh_interval_s)
+    use_cases = ContentUseCases(
+        db,
+        settings,
+        library,
+        encoders,
+        ContentPolicy(policy_config(settings), seed=settings.content_policy_seed),
+        engagement=engagement,
+        index_vectors=matching_vectors(keeper) if keeper is not None else None,
+    )
+    servicer = ContentServicer(use_cases)
+    encoders.start()
+    library.start()
+
+    def shutdown() -> None:
+        use_cases.close()
+        if remote is not None:
+            remote.close()
+
+    return ServiceSpec(
+        SERVICE_NAME, lambda server: add_to_server(servicer, server), on_shutdown=shutdown
+    )
+
+
+def _outreach(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
+    from rapport.services.outreach.servicer import SERVICE_NAME, OutreachServicer, add_to_server
+    from rapport.services.outreach.use_cases import OutreachUseCases
+
+    servicer = OutreachServicer(OutreachUseCases(db, settings))
+    return ServiceSpec(
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        deadlines={"Enrol": 300.0},  # a large segment is enrolled in one call
+    )
+
+
+def _analytics(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
+    from rapport.services.analytics.servicer import (
+        SERVICE_NAME,
+        AnalyticsServicer,
+        add_to_server,
+    )
+    from rapport.services.analytics.use_cases import AnalyticsUseCases
+
+    # model fairness audits of the champion use the scores EngagementService serves here
+    use_cases = AnalyticsUseCases(db, settings, engagement=peers.engagement)
+    servicer = AnalyticsServicer(use_cases)
+    use_cases.start()
+    return ServiceSpec(
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        on_shutdown=use_cases.close,
+        # the first report after a bulk load catches the send ledger up with the timeline
+        deadlines={"CampaignReport": 600.0, "PoolReport": 600.0, "FairnessReport": 300.0},
+    )
+
+
+# In dependency order: a service's in-process peers are built before it.
+FACTORIES: dict[str, Callable[[Settings, Database, Peers], ServiceSpec]] = {
     "candidates": _candidates,
+    "engagement": _engagement,
     "matching": _matching,
+    "content": _content,
+    "outreach": _outreach,
+    "analytics": _analytics,
 }
 
 
@@ -59,7 +192,8 @@ def build_specs(settings: Settings, db: Database, services: str = "all") -> list
     unknown = [n for n in names if n not in FACTORIES]
     if unknown:
         raise ValueError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(FACTORIES)}")
-    return [FACTORIES[n](settings, db) for n in names]
+    peers = Peers()
+    return [FACTORIES[n](settings, db, peers) for n in FACTORIES if n in names]
 
 
 def start(settings: Settings, *, services: str = "all", port: int | None = None):

@@ -91,18 +91,20 @@ class MatchFilters(_message.Message):
     def __init__(self, pool_id: _Optional[str] = ..., segment_id: _Optional[str] = ..., not_contacted_days: _Optional[int] = ..., enforce_seniority: _Optional[bool] = ..., enforce_location: _Optional[bool] = ..., enforce_languages: _Optional[bool] = ...) -> None: ...
 
 class RankCandidatesRequest(_message.Message):
-    __slots__ = ("role", "role_id", "filters", "top_k", "page_token")
+    __slots__ = ("role", "role_id", "filters", "top_k", "page_token", "engagement_weight")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     ROLE_ID_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ENGAGEMENT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     role: Role
     role_id: str
     filters: MatchFilters
     top_k: int
     page_token: str
-    def __init__(self, role: _Optional[_Union[Role, _Mapping]] = ..., role_id: _Optional[str] = ..., filters: _Optional[_Union[MatchFilters, _Mapping]] = ..., top_k: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    engagement_weight: float
+    def __init__(self, role: _Optional[_Union[Role, _Mapping]] = ..., role_id: _Optional[str] = ..., filters: _Optional[_Union[MatchFilters, _Mapping]] = ..., top_k: _Optional[int] = ..., page_token: _Optional[str] = ..., engagement_weight: _Optional[float] = ...) -> None: ...
 
 class SkillMapping(_message.Message):
     __slots__ = ("text", "skill_id", "label", "confidence", "method", "kind")
@@ -121,16 +123,18 @@ class SkillMapping(_message.Message):
     def __init__(self, text: _Optional[str] = ..., skill_id: _Optional[str] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ..., method: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class ScoreComponents(_message.Message):
-    __slots__ = ("semantic", "skills", "seniority", "location")
+    __slots__ = ("semantic", "skills", "seniority", "location", "engagement")
     SEMANTIC_FIELD_NUMBER: _ClassVar[int]
     SKILLS_FIELD_NUMBER: _ClassVar[int]
     SENIORITY_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    ENGAGEMENT_FIELD_NUMBER: _ClassVar[int]
     semantic: float
     skills: float
     seniority: float
     location: float
-    def __init__(self, semantic: _Optional[float] = ..., skills: _Optional[float] = ..., seniority: _Optional[float] = ..., location: _Optional[float] = ...) -> None: ...
+    engagement: float
+    def __init__(self, semantic: _Optional[float] = ..., skills: _Optional[float] = ..., seniority: _Optional[float] = ..., location: _Optional[float] = ..., engagement: _Optional[float] = ...) -> None: ...
 
 class MatchedSkill(_message.Message):
     __slots__ = ("skill_id", "label", "credit", "via")
@@ -145,7 +149,7 @@ class MatchedSkill(_message.Message):
     def __init__(self, skill_id: _Optional[str] = ..., label: _Optional[str] = ..., credit: _Optional[float] = ..., via: _Optional[str] = ...) -> None: ...
 
 class RankedCandidate(_message.Message):
-    __slots__ = ("candidate_id", "rank", "score", "components", "matched_skills", "missing_skills", "reason", "display_name", "headline")
+    __slots__ = ("candidate_id", "rank", "score", "components", "matched_skills", "missing_skills", "reason", "display_name", "headline", "engagement_band", "engagement_model_version")
     CANDIDATE_ID_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +159,8 @@ class RankedCandidate(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     HEADLINE_FIELD_NUMBER: _ClassVar[int]
+    ENGAGEMENT_BAND_FIELD_NUMBER: _ClassVar[int]
+    ENGAGEMENT_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     candidate_id: str
     rank: int
     score: float
@@ -164,10 +170,12 @@ class RankedCandidate(_message.Message):
     reason: str
     display_name: str
     headline: str
-    def __init__(self, candidate_id: _Optional[str] = ..., rank: _Optional[int] = ..., score: _Optional[float] = ..., components: _Optional[_Union[ScoreComponents, _Mapping]] = ..., matched_skills: _Optional[_Iterable[_Union[MatchedSkill, _Mapping]]] = ..., missing_skills: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., display_name: _Optional[str] = ..., headline: _Optional[str] = ...) -> None: ...
+    engagement_band: str
+    engagement_model_version: str
+    def __init__(self, candidate_id: _Optional[str] = ..., rank: _Optional[int] = ..., score: _Optional[float] = ..., components: _Optional[_Union[ScoreComponents, _Mapping]] = ..., matched_skills: _Optional[_Iterable[_Union[MatchedSkill, _Mapping]]] = ..., missing_skills: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., display_name: _Optional[str] = ..., headline: _Optional[str] = ..., engagement_band: _Optional[str] = ..., engagement_model_version: _Optional[str] = ...) -> None: ...
 
 class RankCandidatesResponse(_message.Message):
-    __slots__ = ("results", "encoder", "index_version", "index_seq", "skill_mappings", "considered", "next_page_token", "role")
+    __slots__ = ("results", "encoder", "index_version", "index_seq", "skill_mappings", "considered", "next_page_token", "role", "engagement_model", "engagement_note")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     ENCODER_FIELD_NUMBER: _ClassVar[int]
     INDEX_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +184,8 @@ class RankCandidatesResponse(_message.Message):
     CONSIDERED_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    ENGAGEMENT_MODEL_FIELD_NUMBER: _ClassVar[int]
+    ENGAGEMENT_NOTE_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[RankedCandidate]
     encoder: str
     index_version: str
@@ -184,7 +194,9 @@ class RankCandidatesResponse(_message.Message):
     considered: int
     next_page_token: str
     role: Role
-    def __init__(self, results: _Optional[_Iterable[_Union[RankedCandidate, _Mapping]]] = ..., encoder: _Optional[str] = ..., index_version: _Optional[str] = ..., index_seq: _Optional[int] = ..., skill_mappings: _Optional[_Iterable[_Union[SkillMapping, _Mapping]]] = ..., considered: _Optional[int] = ..., next_page_token: _Optional[str] = ..., role: _Optional[_Union[Role, _Mapping]] = ...) -> None: ...
+    engagement_model: str
+    engagement_note: str
+    def __init__(self, results: _Optional[_Iterable[_Union[RankedCandidate, _Mapping]]] = ..., encoder: _Optional[str] = ..., index_version: _Optional[str] = ..., index_seq: _Optional[int] = ..., skill_mappings: _Optional[_Iterable[_Union[SkillMapping, _Mapping]]] = ..., considered: _Optional[int] = ..., next_page_token: _Optional[str] = ..., role: _Optional[_Union[Role, _Mapping]] = ..., engagement_model: _Optional[str] = ..., engagement_note: _Optional[str] = ...) -> None: ...
 
 class SimilarCandidatesRequest(_message.Message):
     __slots__ = ("candidate_id", "filters", "top_k")

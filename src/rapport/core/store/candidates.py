@@ -6,7 +6,7 @@ in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rapport.core.domain import (
+    ENGAGEMENT_BANDS,
     Candidate,
     CandidateDraft,
     ConsentState,
@@ -480,6 +481,53 @@ def list_page(
     more = len(pks) > size
     pks = pks[:size]
     return Page(load_many(session, pks), paging.encode(pks[-1]) if more else "", total)
+
+
+# ---------------------------------------------------------------- derived: engagement bands
+
+BAND_CHUNK = 10_000  # pks per UPDATE: under SQLite's bound-parameter limit
+
+
+def set_engagement_bands(session: Session, bands: Mapping[int, str]) -> int:
+    """Store engagement bands ({candidate pk: band}); returns how many rows changed.
+
+    The band is derived data, a cache of the engagement model's output that the engagement
+    service rewrites whenever a model or a person's history changes, so unlike every other
+    candidate write this one does not bump `version`, touch `updated_at`, append to the
+    change feed or audit each row:
+    - a client holding version N of a profile must not get ABORTED because a model
+      rescored the person in between (nothing the client could see or merge changed);
+    - a feed row per band would wake every feed consumer for each rescore of the whole
+      store, and the engagement service itself follows the feed (a write loop);
+    - it records nobody's personal data: callers audit one summary row per run instead.
+    Only rows whose band differs are written; merged records are left alone. The caller
+    chooses the transaction size (one transaction holds SQLite's writer lock throughout).
+    """
+    by_band: dict[str, list[int]] = {}
+    for pk, band in bands.items():
+        by_band.setdefault(band, []).append(int(pk))
+    unknown = sorted(set(by_band) - {"", *ENGAGEMENT_BANDS})
+    if unknown:
+        raise ValidationFailed(
+            Violation("engagement_band", f"unknown band {unknown[0]!r}; one of {ENGAGEMENT_BANDS}")
+        )
+    changed = 0
+    for band, pks in by_band.items():
+        pks.sort()
+        for start in range(0, len(pks), BAND_CHUNK):
+            chunk = pks[start : start + BAND_CHUNK]
+            result = session.execute(
+                sql_update(CandidateRow)
+                .where(
+                    bulk.member_of(session, CandidateRow.pk, chunk),
+                    CandidateRow.status == ACTIVE,
+                    CandidateRow.engagement_band != band,
+                )
+                .values(engagement_band=band)
+                .execution_options(synchronize_session=False)
+            )
+            changed += max(result.rowcount, 0)
+    return changed
 
 
 # ---------------------------------------------------------------- bulk upsert (imports)

@@ -4,7 +4,7 @@ A rule is a conjunction of conditions. The vocabulary (field -> allowed ops):
 
   skill                in | all | not_in      canonical skill ids
   seniority            in | not_in | gte | lte
-  country, timezone, source, engagement_band   in | not_in
+  country, timezone, source, engagement_band   in | not_in  (bands: hot warm cold dormant)
   language, tag        in | not_in             (language "en" also matches "en-GB")
   pool                 in | not_in             pool ids
   last_contacted_days  within | not_within     one integer N (days)
@@ -17,7 +17,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Text, and_, cast, not_, or_, select
 
-from rapport.core.domain import CONTACT_KINDS, FINAL_ROUND_STAGES, Condition, Rule, Seniority
+from rapport.core.domain import (
+    CONTACT_KINDS,
+    ENGAGEMENT_BANDS,
+    FINAL_ROUND_STAGES,
+    Condition,
+    Rule,
+    Seniority,
+)
 from rapport.core.errors import ValidationFailed, Violation
 from rapport.core.store.schema import (
     CandidateRow,
@@ -72,6 +79,12 @@ def validate_rule(rule: Rule, prefix: str = "rule") -> None:
                 problems.append(Violation(f"{at}.values", f"unknown seniority {bad[0]!r}"))
             elif c.op in ("gte", "lte") and len(c.values) != 1:
                 problems.append(Violation(f"{at}.values", f"{c.op} takes one seniority"))
+        elif c.field == "engagement_band":
+            bad = [v for v in c.values if v not in ENGAGEMENT_BANDS]
+            if bad:
+                problems.append(
+                    Violation(f"{at}.values", f"unknown band {bad[0]!r}; one of {ENGAGEMENT_BANDS}")
+                )
         elif c.field == "last_contacted_days":
             if len(c.values) != 1 or not c.values[0].isdigit():
                 problems.append(Violation(f"{at}.values", "one whole number of days"))

@@ -12,15 +12,19 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -97,9 +101,7 @@ class CandidateRow(Base):
     # Few secondary indexes on purpose: each one costs every import. This one covers the
     # usual segment facets so counts need not read the wide rows (migration 0003).
     __table_args__ = (
-        Index(
-            "ix_candidates_facets", "country", "seniority", "status", postgresql_include=["pk"]
-        ),
+        Index("ix_candidates_facets", "country", "seniority", "status", postgresql_include=["pk"]),
     )
 
 
@@ -302,16 +304,437 @@ class RoleRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+# ---------------------------------------------------------------- content (DESIGN §8)
+
+
+class ContentItemRow(Base):
+    """A piece of the content library: an email template, article, whitepaper, job ad or
+    event invite. Subject and body are merge-tag templates checked at save time."""
+
+    __tablename__ = "content_items"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    audience: Mapped[dict] = mapped_column(JSON, default=dict)  # a segment rule; {}: everyone
+    locale: Mapped[str] = mapped_column(String(35), default="")
+    channels: Mapped[list] = mapped_column(JSON, default=list)
+    fallbacks: Mapped[dict] = mapped_column(JSON, default=dict)
+    role_id: Mapped[str] = mapped_column(String(36), default="")
+    active_from: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    active_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    text_hash: Mapped[str] = mapped_column(String(32), default="")  # of the embedded text
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_content_items_kind", "kind", "pk"),)
+
+
+class ContentEmbeddingRow(Base):
+    """An item's vector in one encoder's space, so a restart does not re-embed the library.
+    `text_hash` says which text it embeds: a stale vector is recomputed."""
+
+    __tablename__ = "content_embeddings"
+
+    content_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("content_items.pk", ondelete="CASCADE"), primary_key=True
+    )
+    encoder_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(32))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ContentDecisionRow(Base):
+    """One NextBestContent answer: who, in which context, what was eligible with which
+    propensity, what was chosen (or why nothing), by which policy version; and the reward
+    its outcomes earned (null until the first outcome). The log off-policy evaluation reads."""
+
+    __tablename__ = "content_decisions"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE")
+    )
+    content_pk: Mapped[int | None] = mapped_column(
+        BigPk, ForeignKey("content_items.pk", ondelete="CASCADE"), nullable=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    # {"ids": [content pk...], "p": [propensity...], "s": [score...], "r": [relevance...]}
+    eligible: Mapped[dict] = mapped_column(JSON, default=dict)
+    propensity: Mapped[float] = mapped_column(Float, default=0.0)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    relevance: Mapped[float] = mapped_column(Float, default=0.0)
+    predicted_response: Mapped[float] = mapped_column(Float, default=0.0)
+    no_send: Mapped[str] = mapped_column(String(30), default="")
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    policy_name: Mapped[str] = mapped_column(String(60))
+    policy_version: Mapped[str] = mapped_column(String(120))
+    engagement_model: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # human
+    clicked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    bounced_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reward: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (
+        Index("ix_content_decisions_candidate", "candidate_pk", "created_at"),
+        Index("ix_content_decisions_content", "content_pk", "sent_at"),
+    )
+
+
+class ContentOutcomeRow(Base):
+    """What happened to a send (delivered, opened, clicked, replied, unsubscribed, bounced),
+    once per outcome key. Machine opens are kept, flagged, and left out of rewards."""
+
+    __tablename__ = "content_outcomes"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    outcome_key: Mapped[str] = mapped_column(String(300), unique=True)
+    decision_pk: Mapped[int | None] = mapped_column(
+        BigPk, ForeignKey("content_decisions.pk", ondelete="CASCADE"), nullable=True, index=True
+    )
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE")
+    )
+    content_pk: Mapped[int | None] = mapped_column(
+        BigPk, ForeignKey("content_items.pk", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    machine: Mapped[bool] = mapped_column(Boolean, default=False)
+    machine_reason: Mapped[str] = mapped_column(String(30), default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    timeline_event_id: Mapped[str] = mapped_column(String(36), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_content_outcomes_candidate", "candidate_pk", "content_pk", "kind"),)
+
+
+# ---------------------------------------------------------------- outreach (DESIGN §8)
+
+
+class OutreachSequenceRow(Base):
+    """A nurture sequence. Immutable once saved: enrolments point into its steps."""
+
+    __tablename__ = "outreach_sequences"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    stop_on: Mapped[list] = mapped_column(JSON, default=list)  # reply | unsubscribe | application
+    sender_name: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutreachStepRow(Base):
+    """One step of a sequence; `next_position` -1 ends the sequence after it."""
+
+    __tablename__ = "outreach_steps"
+
+    sequence_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("outreach_sequences.pk", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    content_id: Mapped[str] = mapped_column(String(36), default="")
+    delay_s: Mapped[int] = mapped_column(Integer, default=0)
+    condition: Mapped[str] = mapped_column(String(20), default="")  # "" | not_opened | no_reply
+    next_key: Mapped[str] = mapped_column(String(100), default="")
+    next_position: Mapped[int] = mapped_column(SmallInteger, default=-1)
+
+
+class OutreachEnrolmentRow(Base):
+    """A person in a sequence: active (with the next step due at), completed, or stopped
+    with a reason. At most one active enrolment per (sequence, candidate)."""
+
+    __tablename__ = "outreach_enrolments"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    sequence_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("outreach_sequences.pk", ondelete="CASCADE")
+    )
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(12), default="active")
+    stop_reason: Mapped[str] = mapped_column(String(30), default="")
+    step_position: Mapped[int] = mapped_column(SmallInteger, default=0)  # -1: none left
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    source: Mapped[str] = mapped_column(String(80), default="manual")
+    enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Which scheduler holds the due step, since when (its sends are 'sending' meanwhile).
+    claimed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_outreach_enrolments_due", "state", "next_due_at"),
+        Index("ix_outreach_enrolments_candidate", "candidate_pk", "state"),
+        Index(
+            "uq_outreach_enrolments_active",
+            "sequence_pk",
+            "candidate_pk",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+    )
+
+
+class OutreachSendRow(Base):
+    """One (enrolment, step): the idempotency key makes a second row impossible, the state
+    says how far it got (queued -> sending -> sent | failed; skipped when not due to go)."""
+
+    __tablename__ = "outreach_sends"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    enrolment_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("outreach_enrolments.pk", ondelete="CASCADE")
+    )
+    step_position: Mapped[int] = mapped_column(SmallInteger)
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    to_address: Mapped[str] = mapped_column(String(400), default="")
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)  # reply+/unsubscribe links
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    worker: Mapped[str] = mapped_column(String(40), default="")
+    smtp_response: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_outreach_sends_enrolment", "enrolment_pk", "step_position"),
+        Index("ix_outreach_sends_to", "to_address", "sent_at"),
+    )
+
+
+class OutreachTriggerRow(Base):
+    """An event trigger (a timeline kind with payload matches) or a time trigger (dormant
+    for N days), and what it does: tag, add to a pool, enrol in a sequence."""
+
+    __tablename__ = "outreach_triggers"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # event | dormant
+    event_kind: Mapped[str] = mapped_column(String(40), default="")
+    payload_equals: Mapped[dict] = mapped_column(JSON, default=dict)
+    dormant_days: Mapped[int] = mapped_column(Integer, default=0)
+    segment_id: Mapped[str] = mapped_column(String(36), default="")
+    actions: Mapped[dict] = mapped_column(JSON, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class OutreachTriggerFiringRow(Base):
+    """Each time a trigger acted on someone; (trigger, event) is unique so an event trigger
+    fires once per timeline event however often the scheduler rescans."""
+
+    __tablename__ = "outreach_trigger_firings"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    trigger_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("outreach_triggers.pk", ondelete="CASCADE")
+    )
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), index=True
+    )
+    event_pk: Mapped[int | None] = mapped_column(BigPk, nullable=True)  # None: a time trigger
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    fired_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("trigger_pk", "event_pk"),)
+
+
+class OutreachReplyRow(Base):
+    """An inbound reply, recorded once (by its own Message-ID) whether matched or not."""
+
+    __tablename__ = "outreach_replies"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    send_pk: Mapped[int | None] = mapped_column(
+        BigPk, ForeignKey("outreach_sends.pk", ondelete="CASCADE"), nullable=True
+    )
+    candidate_pk: Mapped[int | None] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), nullable=True, index=True
+    )
+    method: Mapped[str] = mapped_column(String(20), default="none")
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)  # out of office, a report
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutreachCursorRow(Base):
+    """Where a follower of an append-only table got to (the trigger scan of the timeline)."""
+
+    __tablename__ = "outreach_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# ---------------------------------------------------------------- analytics (issue 8)
+
+
+class CandidateDemographicsRow(Base):
+    """Self-reported, optional answers (sex, race/ethnicity) for adverse-impact reports
+    only. Restricted: `rapport.core.store.demographics` is the only reader and returns
+    aggregates, never a person's answers. Deleted with the candidate (erasure)."""
+
+    __tablename__ = "candidate_demographics"
+
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), primary_key=True
+    )
+    sex: Mapped[str] = mapped_column(String(20), default="")
+    race_ethnicity: Mapped[str] = mapped_column(String(40), default="")
+    source: Mapped[str] = mapped_column(String(40), default="self_reported")
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AnalyticsVariantRow(Base):
+    """What a send was: channel, template, sequence and step, content item. Sends point
+    here, so a campaign report groups by one integer instead of five strings."""
+
+    __tablename__ = "analytics_variants"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    template: Mapped[str] = mapped_column(String(200), default="")
+    sequence_id: Mapped[str] = mapped_column(String(36), default="")
+    step: Mapped[str] = mapped_column(String(100), default="")
+    content_id: Mapped[str] = mapped_column(String(36), default="")
+
+    __table_args__ = (UniqueConstraint("channel", "template", "sequence_id", "step", "content_id"),)
+
+
+class AnalyticsSendRow(Base):
+    """One row per outbound touch on the timeline (email_sent, sms_sent) and what came of
+    it: the fact table campaign and pipeline reports aggregate. Derived from the timeline,
+    never edited by hand: `core.store.analytics` follows the timeline by pk
+    (`analytics_cursors`) and attributes each outcome to the latest earlier send of the
+    same thread (payload send_id or campaign) and person. A rebuild gives the same rows.
+
+    `outcomes` is a bit set (see `core.store.analytics.BITS`), so that the report's one
+    GROUP BY reads a narrow covering index (variant, outcomes, sent_at) and no table row."""
+
+    __tablename__ = "analytics_sends"
+
+    event_pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=False)
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE")
+    )
+    variant_pk: Mapped[int] = mapped_column(BigPk, ForeignKey("analytics_variants.pk"))
+    thread: Mapped[str] = mapped_column(String(100), default="")  # send_id or campaign
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    outcomes: Mapped[int] = mapped_column(Integer, default=0)
+    # Days since the person's previous contact or response; None: the first touch ever.
+    quiet_days: Mapped[float | None] = mapped_column(Float, nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        # covering for reply times and dormant touches in a date range
+        Index("ix_analytics_sends_time", "sent_at", "quiet_days", "replied_at"),
+        Index("ix_analytics_sends_thread", "candidate_pk", "thread", "sent_at"),
+        # the campaign report: (variant, outcomes) groups counted from the index alone
+        Index("ix_analytics_sends_variant", "variant_pk", "outcomes", "sent_at"),
+    )
+
+
+class AnalyticsPersonRow(Base):
+    """Per person, the first time they were contacted, replied and reached each pipeline
+    stage (from stage_changed events): source quality and the funnel read one narrow row
+    per person instead of their whole timeline. Derived, like analytics_sends."""
+
+    __tablename__ = "analytics_people"
+
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), primary_key=True
+    )
+    first_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    contacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    engaged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    screen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    interview_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    final_round_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    offer_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    hired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class AnalyticsCursorRow(Base):
+    """How far a follower of the timeline got (pk), and what it could not attribute."""
+
+    __tablename__ = "analytics_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    unattributed: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# ---------------------------------------------------------------- auth (DESIGN §9)
+
+
 __all__ = [
+    "AnalyticsCursorRow",
+    "AnalyticsPersonRow",
+    "AnalyticsSendRow",
+    "AnalyticsVariantRow",
     "AuditRow",
     "Base",
+    "CandidateDemographicsRow",
     "CandidateRow",
     "CandidateSkillRow",
     "ChangeFeedRow",
+    "ContentDecisionRow",
+    "ContentEmbeddingRow",
+    "ContentItemRow",
+    "ContentOutcomeRow",
     "IdentityRow",
     "ImportFingerprintRow",
     "ImportRunRow",
     "MergeRow",
+    "OutreachCursorRow",
+    "OutreachEnrolmentRow",
+    "OutreachReplyRow",
+    "OutreachSendRow",
+    "OutreachSequenceRow",
+    "OutreachStepRow",
+    "OutreachTriggerFiringRow",
+    "OutreachTriggerRow",
     "PoolMemberRow",
     "PoolRow",
     "RoleRow",

@@ -6,7 +6,7 @@ from rapport.core.domain import Role, Seniority
 from rapport.core.errors import ValidationFailed, Violation
 from rapport.models.ranking import ScoredCandidate
 from rapport.services.candidates.convert import SENIORITIES, ts
-from rapport.services.matching.use_cases import MatchFilters, RankOutcome
+from rapport.services.matching.use_cases import EngagementBlend, MatchFilters, RankOutcome
 from rapport.v1 import matching_pb2 as pb
 
 
@@ -68,8 +68,13 @@ def filters_from_pb(message: pb.MatchFilters) -> MatchFilters:
     )
 
 
-def _ranked_to_pb(s: ScoredCandidate, rank: int) -> pb.RankedCandidate:
+def _ranked_to_pb(
+    s: ScoredCandidate, rank: int, engagement: EngagementBlend | None
+) -> pb.RankedCandidate:
     c = s.components
+    probability, band = (0.0, "")
+    if engagement is not None and s.profile.id in engagement.scores:
+        probability, band = engagement.scores[s.profile.id]
     return pb.RankedCandidate(
         candidate_id=s.profile.id,
         rank=rank,
@@ -79,6 +84,7 @@ def _ranked_to_pb(s: ScoredCandidate, rank: int) -> pb.RankedCandidate:
             skills=c.skills if c.skills is not None else 0.0,
             seniority=c.seniority if c.seniority is not None else 0.0,
             location=c.location if c.location is not None else 0.0,
+            engagement=probability,
         ),
         matched_skills=[
             pb.MatchedSkill(skill_id=m.skill_id, label=m.label, credit=m.credit, via=m.via)
@@ -88,13 +94,16 @@ def _ranked_to_pb(s: ScoredCandidate, rank: int) -> pb.RankedCandidate:
         reason=s.reason,
         display_name=s.profile.display_name,
         headline=s.profile.headline,
+        engagement_band=band,
+        engagement_model_version=engagement.model_version if band and engagement else "",
     )
 
 
 def outcome_to_pb(outcome: RankOutcome) -> pb.RankCandidatesResponse:
     return pb.RankCandidatesResponse(
         results=[
-            _ranked_to_pb(s, outcome.offset + i + 1) for i, s in enumerate(outcome.result.results)
+            _ranked_to_pb(s, outcome.offset + i + 1, outcome.engagement)
+            for i, s in enumerate(outcome.result.results)
         ],
         encoder=outcome.encoder,
         index_version=outcome.index_version,
@@ -113,6 +122,8 @@ def outcome_to_pb(outcome: RankOutcome) -> pb.RankCandidatesResponse:
         considered=outcome.result.considered,
         next_page_token=outcome.next_token,
         role=role_to_pb(outcome.role),
+        engagement_model=outcome.engagement.model if outcome.engagement else "",
+        engagement_note=outcome.engagement.note if outcome.engagement else "",
     )
 
 

@@ -14,17 +14,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
 
 from rapport.core.config import Settings
 from rapport.core.errors import PreconditionFailed, Unavailable
 from rapport.core.store import feed, profiles
 from rapport.core.store.db import Database
-from rapport.core.store.schema import ChangeFeedRow
+from rapport.core.store.feed import GAP_TIMEOUT_S, FeedCursor  # noqa: F401 (re-exported)
 from rapport.models.encoders import Encoder
 from rapport.models.match_index import MatchIndex
 from rapport.models.profiles import ProfileBuilder, candidate_text
@@ -41,9 +40,6 @@ log = logging.getLogger(__name__)
 PROFILE_OPS = frozenset({"created", "updated", "merged", "unmerged", "erased", "consent"})
 BUILD_PAGE = 512
 FEED_PAGE = 5_000
-# A sequence number not visible yet may belong to a transaction still committing (PostgreSQL
-# hands them out before commit) or to one rolled back. Wait this long before skipping it.
-GAP_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -55,35 +51,9 @@ class Progress:
     rebuilding: bool = False
 
 
-@dataclass
-class FeedCursor:
-    """Applied change-feed positions: everything up to `upto`, plus `ahead` (past a gap)."""
-
-    upto: int = 0
-    ahead: set[int] = field(default_factory=set)
-    gaps: dict[int, float] = field(default_factory=dict)  # missing seq -> first noticed
-
-    def advance(self, seqs: list[int], now: float) -> None:
-        self.ahead.update(seq for seq in seqs if seq > self.upto)
-        top = max(self.ahead, default=self.upto)
-        for missing in range(self.upto + 1, top):
-            if missing not in self.ahead:
-                self.gaps.setdefault(missing, now)
-        while True:
-            nxt = self.upto + 1
-            if nxt in self.ahead:
-                self.ahead.discard(nxt)
-            elif nxt in self.gaps and now - self.gaps[nxt] > GAP_TIMEOUT_S:
-                log.warning("change feed seq %d never became visible; skipping it", nxt)
-            else:
-                break
-            self.gaps.pop(nxt, None)
-            self.upto = nxt
-
-
 def feed_head(db: Database) -> int:
     with db.read() as s:
-        return s.execute(select(func.max(ChangeFeedRow.seq))).scalar_one() or 0
+        return feed.head(s)
 
 
 class IndexKeeper:

@@ -44,6 +44,7 @@ class MatchingServicer(pb_grpc.MatchingServiceServicer):
             convert.filters_from_pb(request.filters),
             request.top_k,
             request.page_token,
+            request.engagement_weight,
         )
         return convert.outcome_to_pb(outcome)
 

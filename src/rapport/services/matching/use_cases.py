@@ -9,19 +9,29 @@ from datetime import UTC, datetime
 import numpy as np
 
 from rapport.core.domain import Condition, Page, Role, Rule, Seniority
-from rapport.core.errors import NotFound, ValidationFailed, Violation
+from rapport.core.errors import (
+    NotFound,
+    PreconditionFailed,
+    Unavailable,
+    ValidationFailed,
+    Violation,
+)
 from rapport.core.roles import validate_role
 from rapport.core.store import candidates, pools, profiles, roles, segments
 from rapport.core.store.db import Database
 from rapport.core.store.paging import page_size
 from rapport.core.store.rules import compile_rule
 from rapport.models.match_index import FacetFilter, MatchIndex, RankResult
-from rapport.models.ranking import RoleQuery, Weights, resolve_role, zones_within
+from rapport.models.ranking import RoleQuery, Weights, rank_scored, resolve_role, zones_within
+from rapport.services.engagement.source import EngagementSource
 from rapport.services.matching.index_keeper import IndexKeeper
 
 MAX_TOP_K = 1000
 MAX_RANK_DEPTH = 5000  # offset + top_k: deeper pages are not a ranking any more
 SIMILAR_SKILLS = 15
+# With an engagement weight, this many best matches (at least) are scored for engagement
+# and re-ranked; a page deeper than that re-ranks down to its own end.
+ENGAGEMENT_DEPTH = 200
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,17 @@ class MatchFilters:
 
 
 @dataclass(frozen=True)
+class EngagementBlend:
+    """How engagement entered a ranking: scores by candidate id, or why it could not."""
+
+    weight: float
+    model: str = ""  # name/version; empty when engagement was not used
+    model_version: str = ""
+    scores: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (p, band)
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class RankOutcome:
     role: Role
     query: RoleQuery
@@ -45,6 +66,7 @@ class RankOutcome:
     offset: int
     next_token: str = ""
     notes: list[str] = field(default_factory=list)
+    engagement: EngagementBlend | None = None
 
 
 def _encode_token(offset: int) -> str:
@@ -94,10 +116,17 @@ def _strict_facets(
 
 
 class MatchingUseCases:
-    def __init__(self, db: Database, keeper: IndexKeeper, weights: Weights) -> None:
+    def __init__(
+        self,
+        db: Database,
+        keeper: IndexKeeper,
+        weights: Weights,
+        engagement: EngagementSource | None = None,
+    ) -> None:
         self._db = db
         self._keeper = keeper
         self._weights = weights
+        self._engagement = engagement
 
     # ------------------------------------------------------------------ roles
     def create_role(self, role: Role) -> Role:
@@ -156,6 +185,7 @@ class MatchingUseCases:
         top_k: int,
         token: str,
         exclude: tuple[int, ...] = (),
+        engagement_weight: float = 0.0,
     ) -> RankOutcome:
         _check_top_k(top_k)
         offset = _decode_token(token)
@@ -165,15 +195,19 @@ class MatchingUseCases:
             )
         index, seq = self._keeper.current()
         allowed = self._allowed(index, role, filters, query)
+        depth = max(ENGAGEMENT_DEPTH, offset + top_k) if engagement_weight else 0
         result = index.rank(
             query,
             query_vector,
             allowed=allowed,
-            offset=offset,
-            top_k=top_k,
+            offset=0 if depth else offset,
+            top_k=depth or top_k,
             weights=self._weights,
             exclude=exclude,
         )
+        blend = None
+        if engagement_weight:
+            result, blend = self._blend(result, engagement_weight, offset, top_k)
         status = index.vectors.status()
         return RankOutcome(
             role=role,
@@ -184,18 +218,69 @@ class MatchingUseCases:
             index_seq=seq,
             offset=offset,
             next_token=_encode_token(offset + top_k) if result.more else "",
+            engagement=blend,
         )
 
+    def _blend(
+        self, result: RankResult, weight: float, offset: int, top_k: int
+    ) -> tuple[RankResult, EngagementBlend]:
+        """Re-rank the best matches by (1 - weight) * match + weight * P(engagement) and
+        cut the page. Without an engagement model the ranking is by match alone, and says so."""
+        ranked = result.results
+        try:
+            if self._engagement is None:
+                raise Unavailable(
+                    "engagement is not served by this process (run both services together, "
+                    "or set RAPPORT_ENGAGEMENT_SERVER)"
+                )
+            lookup = self._engagement.scores_for([s.profile.id for s in ranked])
+        except (PreconditionFailed, Unavailable) as exc:
+            blend = EngagementBlend(weight, note=f"ranked by match alone: {exc}")
+        else:
+            # someone the model has no score for (created this instant) keeps the match score
+            ranked = rank_scored(
+                [
+                    replace(
+                        s, score=(1 - weight) * s.score + weight * lookup.scores[s.profile.id][0]
+                    )
+                    if s.profile.id in lookup.scores
+                    else s
+                    for s in ranked
+                ]
+            )
+            blend = EngagementBlend(
+                weight,
+                lookup.model,
+                lookup.model_version,
+                lookup.scores,
+                f"engagement from {lookup.model} at weight {weight:g}, "
+                f"re-ranking the best {len(ranked)} matches",
+            )
+        end = offset + top_k
+        return RankResult(
+            ranked[offset:end], result.considered, result.more or len(ranked) > end
+        ), blend
+
     def rank(
-        self, role: Role | None, role_id: str, filters: MatchFilters, top_k: int, token: str
+        self,
+        role: Role | None,
+        role_id: str,
+        filters: MatchFilters,
+        top_k: int,
+        token: str,
+        engagement_weight: float = 0.0,
     ) -> RankOutcome:
         if role is None and not role_id:
             raise ValidationFailed(Violation("role", "give a role or a role_id"))
+        if not 0.0 <= engagement_weight <= 1.0:  # NaN fails too
+            raise ValidationFailed(Violation("engagement_weight", "between 0 and 1"))
         role = self.get_role(role_id) if role is None else validate_role(role)
         _check_top_k(top_k)
         query = resolve_role(role, self._keeper.builder.resolver)
         vector = self._keeper.encoder.encode([query.text()])[0]
-        return self._rank(role, query, vector, filters, top_k, token)
+        return self._rank(
+            role, query, vector, filters, top_k, token, engagement_weight=engagement_weight
+        )
 
     def similar(self, candidate_id: str, filters: MatchFilters, top_k: int) -> RankOutcome:
         _check_top_k(top_k)

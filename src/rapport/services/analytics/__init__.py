@@ -1,0 +1,1 @@
+"""AnalyticsService: campaign, pool, model and adverse-impact reports (DESIGN §3)."""
