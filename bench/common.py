@@ -85,6 +85,32 @@ def git_commit() -> str:
         return ""
 
 
+# Servers run with authentication on (issue 7): the admin key of the server at each address.
+API_KEYS: dict[str, str] = {}
+# A benchmark is a flood by design: no per-key rate limit unless a benchmark sets one.
+NO_RATE_LIMIT = {"RAPPORT_AUTH_RATE_LIMIT_PER_S": "0"}
+
+
+def create_admin_key(env: dict) -> str:
+    """`rapport keys create --role admin` against the store `env` points at."""
+    rapport = str(Path(sys.executable).with_name("rapport"))
+    out = subprocess.run(
+        [rapport, "--json", "keys", "create", "--role", "admin", "--label", "bench"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out)["key"]
+
+
+def channel(address: str, options=()):
+    """A channel to a benchmark server that sends its admin key on every call."""
+    from rapport.services.common.channels import open_channel
+
+    return open_channel(address, API_KEYS.get(address, ""), options=options)
+
+
 class Server:
     """`rapport serve` in a subprocess on a free port, with its own home and database."""
 
@@ -96,16 +122,19 @@ class Server:
             "RAPPORT_LOG_LEVEL": "WARNING",
             "HF_HUB_OFFLINE": "1",
         }
+        self.env |= NO_RATE_LIMIT
         self.env |= {f"RAPPORT_{k.upper()}": v for k, v in settings.items()}
         rapport = str(Path(sys.executable).with_name("rapport"))
         subprocess.run(
             [rapport, "db", "upgrade"], env=self.env, check=True, stdout=subprocess.DEVNULL
         )
+        self.api_key = create_admin_key(self.env)
         self.proc = subprocess.Popen(
             [rapport, "serve", "--port", "0"], env=self.env, stdout=subprocess.PIPE, text=True
         )
         line = self.proc.stdout.readline()
         self.address = "127.0.0.1:" + line.rsplit(":", 1)[1].strip()
+        API_KEYS[self.address] = self.api_key
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import numpy as np
-from common import Server, git_commit, machine, percentiles, versions, write
+from common import Server, channel, git_commit, machine, percentiles, versions, write
 from google.protobuf import timestamp_pb2
 from matching_rank import index_from_scratch, seed, wait_ready
 from rich.console import Console
@@ -192,7 +192,7 @@ def daytime(zone: str, rng: random.Random) -> timestamp_pb2.Timestamp:
 
 
 def create_items(address: str, items: list[pb.ContentItem]) -> tuple[float, str, str]:
-    with grpc.insecure_channel(address) as ch:
+    with channel(address) as ch:
         stub = pb_grpc.ContentServiceStub(ch)
         t = time.perf_counter()
         last = None
@@ -242,7 +242,7 @@ def measure(address: str, zones: dict[str, str], repeat: int, seconds: float) ->
     by_kind: dict[str, list[float]] = {"send": [], "nothing": []}
     every: list[float] = []
     log: list[tuple[str, str]] = []  # (decision id, content id) of sends
-    with grpc.insecure_channel(address) as ch:
+    with channel(address) as ch:
         stub = pb_grpc.ContentServiceStub(ch)
         _wait_content(stub, people, zones)
         for cid in people[:50]:  # warm-up
@@ -268,7 +268,7 @@ def measure(address: str, zones: dict[str, str], repeat: int, seconds: float) ->
 
     def worker(i: int) -> None:
         local = random.Random(100 + i)
-        with grpc.insecure_channel(address) as ch:
+        with channel(address) as ch:
             stub = pb_grpc.ContentServiceStub(ch)
             n = 0
             while time.monotonic() < stop:
@@ -314,7 +314,7 @@ def simulate_outcomes(address: str, url: str, sends: list[tuple[str, str]], seed
     db.close()
     truth_rows = []
     started = time.perf_counter()
-    with grpc.insecure_channel(address) as ch:
+    with channel(address) as ch:
         stub = pb_grpc.ContentServiceStub(ch)
         for decision_id, _ in sends:
             row = rows[decision_id]
@@ -401,7 +401,7 @@ def run_config(
                 "embedded_by": embedded_by,
             }
         if vectors == "index":
-            with grpc.insecure_channel(server.address) as ch:
+            with channel(server.address) as ch:
                 wait_ready(matching_pb2_grpc.MatchingServiceStub(ch))
         out |= measure(server.address, zones, args.repeat, args.seconds)
         if args.simulate and policy == "softmax" and vectors == args.vectors[-1]:

@@ -39,7 +39,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-from common import git_commit, machine, percentiles, versions, write
+from common import (
+    API_KEYS,
+    NO_RATE_LIMIT,
+    channel,
+    create_admin_key,
+    git_commit,
+    machine,
+    percentiles,
+    versions,
+    write,
+)
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, func, select, text
@@ -188,10 +198,14 @@ class Proc:
 
 
 def sync_server(env: dict) -> Proc:
-    return Proc([RAPPORT, "serve", "--services", "engagement", "--port", "0"], env)
+    env = env | NO_RATE_LIMIT
+    key = create_admin_key(env)
+    proc = Proc([RAPPORT, "serve", "--services", "engagement", "--port", "0"], env)
+    API_KEYS[proc.address] = key
+    return proc
 
 
-def aio_server(env: dict) -> Proc:
+def aio_server(env: dict) -> Proc:  # the bare grpc.aio comparison: no interceptors, no auth
     return Proc([sys.executable, str(Path(__file__).with_name("engagement_aio.py"))], env)
 
 
@@ -200,7 +214,7 @@ def wait_warm(address: str, people: int, *, factors: bool, timeout: float = 7200
     `factors`, explained). Returns seconds to each milestone from the first poll."""
     start = time.monotonic()
     scored_at = None
-    with grpc.insecure_channel(address) as ch:
+    with channel(address) as ch:
         stub = pb_grpc.EngagementServiceStub(ch)
         while time.monotonic() - start < timeout:
             info = stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10)
@@ -239,7 +253,7 @@ def unary_load(address: str, ids: list[str], clients: int, seconds: float) -> di
 
     def worker(k: int) -> None:
         rng = random.Random(k)
-        with grpc.insecure_channel(address) as ch:
+        with channel(address) as ch:
             stub = pb_grpc.EngagementServiceStub(ch)
             for cid in rng.sample(ids, min(50, len(ids))):  # connect and warm up
                 stub.ScoreCandidate(pb.ScoreCandidateRequest(candidate_id=cid), timeout=10)
@@ -363,9 +377,7 @@ def stream_all(address: str, batch_size: int) -> dict:
     got, messages, nbytes, bands_seen = 0, 0, 0, dict.fromkeys(BANDS, 0)
     t = time.perf_counter()
     first = None
-    with grpc.insecure_channel(
-        address, options=[("grpc.max_receive_message_length", 64 << 20)]
-    ) as ch:
+    with channel(address, options=[("grpc.max_receive_message_length", 64 << 20)]) as ch:
         stub = pb_grpc.EngagementServiceStub(ch)
         for batch in stub.ScoreCandidates(request, timeout=600):
             if first is None:

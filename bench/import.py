@@ -22,8 +22,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import grpc
-from common import Server, git_commit, machine, percentiles, timed, versions, write
+from common import Server, channel, git_commit, machine, percentiles, timed, versions, write
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, func, select
@@ -110,9 +109,7 @@ def bench_backend(
 ) -> dict:
     server = Server(home, url, services="candidates")  # matching would index meanwhile
     try:
-        with grpc.insecure_channel(
-            server.address, options=[("grpc.max_receive_message_length", 64 << 20)]
-        ) as ch:
+        with channel(server.address, options=[("grpc.max_receive_message_length", 64 << 20)]) as ch:
             stub = pb_grpc.CandidateServiceStub(ch)
             t = time.perf_counter()
             first = stub.ImportCandidates(requests(csv_path), timeout=3600)

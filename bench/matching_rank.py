@@ -21,9 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-import grpc
 import numpy as np
-from common import Server, git_commit, machine, percentiles, versions, write
+from common import Server, channel, git_commit, machine, percentiles, versions, write
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
@@ -155,7 +154,7 @@ def qps(address: str, requests: list, clients: int, seconds: float) -> float:
     stop = time.monotonic() + seconds
 
     def worker(i: int) -> None:
-        with grpc.insecure_channel(address) as ch:
+        with channel(address) as ch:
             stub = pb_grpc.MatchingServiceStub(ch)
             n = 0
             while time.monotonic() < stop:
@@ -187,7 +186,7 @@ def bench_size(n: int, encoder: str, repeat: int, seconds: float, work: Path) ->
     pool_id = make_pool(url, 0.05)
     server = Server(home, url, encoder=encoder, model_cache_dir=str(work / "models"))
     try:
-        with grpc.insecure_channel(server.address) as ch:
+        with channel(server.address) as ch:
             stub = pb_grpc.MatchingServiceStub(ch)
             wait_ready(stub)
             plain = [pb.RankCandidatesRequest(role=r, top_k=20) for r in ROLES]

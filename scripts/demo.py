@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
+from rapport.services.common.channels import open_channel
 from rapport.v1 import candidates_pb2 as pb
 from rapport.v1 import candidates_pb2_grpc as pb_grpc
 from rapport.v1 import common_pb2
@@ -31,6 +32,29 @@ HOME = ROOT / ".rapport" / "demo"
 RAPPORT = str(Path(sys.executable).with_name("rapport"))
 ROLE = ROOT / "examples" / "roles" / "senior-backend.json"
 console = Console()
+API_KEY = ""  # the admin key the demo creates (servers run with authentication on)
+
+
+def channel(address: str) -> grpc.Channel:
+    return open_channel(address, API_KEY)
+
+
+def create_admin_key(env: dict) -> str:
+    """`rapport keys create --role admin`: the key is printed once, only its hash is kept."""
+    console.print("[bold]$ rapport keys create --role admin --label demo[/bold]")
+    out = subprocess.run(
+        [RAPPORT, "--json", "keys", "create", "--role", "admin", "--label", "demo"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    import json
+
+    key = json.loads(out)["key"]
+    console.print("admin API key created; to use this server from a shell:")
+    console.print(f"  export RAPPORT_API_KEY={key}", markup=False, highlight=False)
+    return key
 
 
 def run(*args: str, env: dict) -> None:
@@ -49,7 +73,7 @@ def start_server(env: dict) -> tuple[subprocess.Popen, str]:
         raise SystemExit(f"server did not start: {line!r}")
     port = line.rsplit(":", 1)[1].strip()
     address = f"127.0.0.1:{port}"
-    with grpc.insecure_channel(address) as ch:
+    with grpc.insecure_channel(address) as ch:  # health stays open: no key needed
         stub = health_pb2_grpc.HealthStub(ch)
         for _ in range(100):
             try:
@@ -62,7 +86,7 @@ def start_server(env: dict) -> tuple[subprocess.Popen, str]:
 
 
 def summary(address: str) -> None:
-    with grpc.insecure_channel(address) as ch:
+    with channel(address) as ch:
         stub = pb_grpc.CandidateServiceStub(ch)
         people, token = [], ""
         while True:
@@ -122,7 +146,7 @@ def wait_for_engagement(address: str) -> None:
     from rapport.v1 import engagement_pb2 as epb
     from rapport.v1 import engagement_pb2_grpc as epb_grpc
 
-    with grpc.insecure_channel(address) as ch:
+    with channel(address) as ch:
         stub = epb_grpc.EngagementServiceStub(ch)
         deadline = time.monotonic() + 600
         with console.status("[bold]scoring engagement for every candidate[/bold]"):
@@ -148,7 +172,7 @@ def wait_for_index(address: str) -> None:
     from rapport.v1 import matching_pb2_grpc as mpb_grpc
 
     with (
-        grpc.insecure_channel(address) as ch,
+        channel(address) as ch,
         Progress(
             "[bold]indexing candidates for matching[/bold]",
             BarColumn(),
@@ -181,12 +205,14 @@ def main() -> None:
     run("seed", "--candidates", "5000", "--seed", "7", env=env)
     run("train", "engagement", env=env)
     run("models", "promote", env=env)
+    global API_KEY
+    API_KEY = create_admin_key(env)
     proc, address = start_server(env)
     try:
         wait_for_engagement(address)
         summary(address)
         wait_for_index(address)
-        client = env | {"RAPPORT_SERVER": address}
+        client = env | {"RAPPORT_SERVER": address, "RAPPORT_API_KEY": API_KEY}
         run("rank", "--role", str(ROLE), "--top", "10", "--engagement-weight", "0.3", env=client)
     finally:
         proc.send_signal(signal.SIGTERM)

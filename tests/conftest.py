@@ -8,7 +8,6 @@ import shutil
 import uuid
 from pathlib import Path
 
-import grpc
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -77,8 +76,26 @@ def db(settings):
 
 
 @pytest.fixture
-def server(settings):
-    """A real in-process gRPC server with every service, on a free port."""
+def make_key(settings):
+    """`make_key(role, team=..., scopes=..., label=..., expires_at=...)` -> a new API key
+    (plaintext token) in the test's database."""
+    from auth_helpers import create_key
+
+    def make(role: str = "admin", **kwargs) -> str:
+        return create_key(settings.effective_database_url, role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def admin_key(make_key) -> str:
+    return make_key("admin", label="test-admin")
+
+
+@pytest.fixture
+def server(settings, admin_key):
+    """A real in-process gRPC server with every service, on a free port, with
+    authentication on (the `channel` fixture and RAPPORT_API_KEY-less tests use `admin_key`)."""
     from rapport.services.app import start
     from rapport.services.common.server import graceful_stop
 
@@ -92,8 +109,11 @@ def server(settings):
 
 
 @pytest.fixture
-def channel(server):
-    with grpc.insecure_channel(server) as ch:
+def channel(server, admin_key):
+    """A channel to `server` that sends the admin key on every call."""
+    from auth_helpers import open_channel
+
+    with open_channel(server, admin_key) as ch:
         yield ch
 
 

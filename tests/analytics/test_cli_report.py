@@ -13,8 +13,8 @@ from rapport.cli.main import app
 
 
 @pytest.fixture
-def rapport(analytics_server, monkeypatch):
-    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)
+def rapport(analytics_server, admin_key, monkeypatch):
+    monkeypatch.setenv("RAPPORT_API_KEY", admin_key)
     runner = CliRunner()
 
     def run(*args: str, code: int = 0):

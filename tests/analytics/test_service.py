@@ -19,8 +19,10 @@ from rapport.v1 import analytics_pb2_grpc as pb_grpc
 
 
 @pytest.fixture
-def stub(analytics_server):
-    with grpc.insecure_channel(analytics_server) as ch:
+def stub(analytics_server, admin_key):
+    from auth_helpers import open_channel
+
+    with open_channel(analytics_server, admin_key) as ch:
         yield pb_grpc.AnalyticsServiceStub(ch)
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import grpc
 import pytest
+from auth_helpers import create_key, open_channel
 from sqlalchemy import select
 
 from rapport.core.config import Settings
@@ -55,7 +55,8 @@ def test_trained_models_are_promoted_served_swapped_and_rolled_back(settings, db
 
     server, port, health, served_db, specs = start(settings, services="engagement", port=0)
     try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        key = create_key(settings.effective_database_url)
+        with open_channel(f"127.0.0.1:{port}", key) as channel:
             stub = pb_grpc.EngagementServiceStub(channel)
             info = serving(stub, "1")
             assert info.run_id == first.run_id

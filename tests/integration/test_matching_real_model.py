@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import grpc
 import pytest
+from auth_helpers import create_key, open_channel
 
 from rapport.core.seeding import generate_people
 from rapport.core.store import seed_loader
@@ -35,7 +35,7 @@ def matching(settings, db):
     from rapport.services.common.server import graceful_stop
 
     srv, port, health, database, specs = start(settings, services="matching", port=0)
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    channel = open_channel(f"127.0.0.1:{port}", create_key(settings.effective_database_url))
     stub = pb_grpc.MatchingServiceStub(channel)
     deadline = time.monotonic() + 600
     while stub.GetIndexStatus(pb.GetIndexStatusRequest()).state != "ready":

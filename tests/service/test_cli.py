@@ -11,8 +11,8 @@ from rapport.cli.main import app
 
 
 @pytest.fixture
-def rapport(server, monkeypatch):
-    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)
+def rapport(server, admin_key, monkeypatch):
+    monkeypatch.setenv("RAPPORT_API_KEY", admin_key)
     runner = CliRunner()
 
     def run(*args: str, code: int = 0, stdin: str | None = None):

@@ -40,8 +40,8 @@ def settings(settings):
 
 
 @pytest.fixture
-def rapport(server, monkeypatch):
-    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)
+def rapport(server, admin_key, monkeypatch):
+    monkeypatch.setenv("RAPPORT_API_KEY", admin_key)
     runner = CliRunner()
 
     def run(*args: str, code: int = 0, stdin: str | None = None):

@@ -175,7 +175,9 @@ class Running:
 
 
 def _settings() -> Settings:
-    return Settings(host="127.0.0.1", max_workers=8, default_deadline_s=30.0)
+    # A fake Echo service that is no Rapport RPC: these tests are about the server's
+    # machinery (deadlines, errors, draining); authentication is tested in test_auth.py.
+    return Settings(host="127.0.0.1", max_workers=8, default_deadline_s=30.0, auth_enabled=False)
 
 
 @pytest.fixture
@@ -515,7 +517,8 @@ SERVE_SCRIPT = textwrap.dedent(
 
     configure_logging("INFO", json=True)
     spec = ServiceSpec("rapport.test.Echo", register, lambda: print("HOOK", flush=True))
-    server, port, health = build_server(Settings(host="127.0.0.1"), [spec], port=0)
+    settings = Settings(host="127.0.0.1", auth_enabled=False)  # a fake service: no auth
+    server, port, health = build_server(settings, [spec], port=0)
     print("PORT", port, flush=True)
     serve_forever(server, health, [spec], grace_s=20.0)
     """

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
+from auth_helpers import create_key, open_channel
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -112,7 +113,8 @@ class Running:
             self.settings, services=self.services, port=0
         )
         self.address = f"127.0.0.1:{port}"
-        self.channel = grpc.insecure_channel(self.address)
+        self.key = create_key(self.settings.effective_database_url)
+        self.channel = open_channel(self.address, self.key)
         self.engagement = pb_grpc.EngagementServiceStub(self.channel)
         self.candidates = cpb_grpc.CandidateServiceStub(self.channel)
         self.matching = mpb_grpc.MatchingServiceStub(self.channel)
@@ -562,7 +564,12 @@ def test_rank_blends_engagement_with_the_given_weight(with_registry, seeded):
 def test_rank_asks_an_engagement_service_in_another_process(with_registry, seeded):
     """The production shape: matching alone, pointed at EngagementService over gRPC."""
     with_registry.wait_serving("1")
-    remote = engagement_settings(with_registry.settings, engagement_server=with_registry.address)
+    remote = engagement_settings(
+        with_registry.settings,
+        engagement_server=with_registry.address,
+        # matching's own key for EngagementService: a service-to-service caller
+        api_key=create_key(with_registry.settings.effective_database_url, "outreach_engine"),
+    )
     alone = Running(remote, services="matching").start()
     unpaired = Running(with_registry.settings, services="matching").start()
     try:
@@ -624,7 +631,7 @@ def cli(running: Running, *args: str, code: int = 0):
 
     from rapport.cli.main import app
 
-    result = CliRunner().invoke(app, ["--server", running.address, *args])
+    result = CliRunner().invoke(app, ["--server", running.address, "--api-key", running.key, *args])
     assert result.exit_code == code, (result.stdout, result.stderr)
     return result
 
@@ -632,7 +639,7 @@ def cli(running: Running, *args: str, code: int = 0):
 def test_cli_score_one_a_pool_and_the_model(with_registry, seeded, monkeypatch):
     import json
 
-    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)
+    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)  # `cli` passes --api-key
     with_registry.wait_serving("1")
     cid = seeded["ids"][4]
     out = json.loads(cli(with_registry, "--json", "score", cid, "--top", "3").stdout)
@@ -657,7 +664,7 @@ def test_cli_score_one_a_pool_and_the_model(with_registry, seeded, monkeypatch):
 
 
 def test_cli_score_without_a_model_exits_with_the_status(without_model, seeded, monkeypatch):
-    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)
+    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)  # `cli` passes --api-key
     without_model.wait_for(lambda i: i.state == "none", "settled")
     result = cli(without_model, "score", seeded["ids"][0], code=1)
     assert result.stderr.startswith("FAILED_PRECONDITION")
@@ -669,7 +676,7 @@ def test_cli_rank_shows_the_band_column_with_engagement(
 ):
     import json
 
-    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)
+    monkeypatch.delenv("RAPPORT_API_KEY", raising=False)  # `cli` passes --api-key
     with_registry.wait_serving("1")
     _wait_index(with_registry.matching)
     role = tmp_path / "role.json"

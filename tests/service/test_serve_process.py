@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from auth_helpers import open_channel
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -31,20 +33,29 @@ def served(tmp_path, database_url):
         "RAPPORT_LOG_LEVEL": "WARNING",
         "RAPPORT_ENCODER": "fake",
     }
+    # the local admin verb, as an operator would run it: the key is printed once
+    created = subprocess.run(
+        [RAPPORT, "--json", "keys", "create", "--role", "admin", "--label", "ops"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = json.loads(created.stdout)["key"]
     proc = subprocess.Popen(
         [RAPPORT, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE, text=True
     )
     line = proc.stdout.readline()
     assert "listening on" in line, line
-    yield proc, "127.0.0.1:" + line.rsplit(":", 1)[1].strip()
+    yield proc, "127.0.0.1:" + line.rsplit(":", 1)[1].strip(), key
     if proc.poll() is None:
         proc.kill()
         proc.wait()
 
 
 def test_health_reflection_and_graceful_sigterm(served):
-    proc, address = served
-    with grpc.insecure_channel(address) as ch:
+    proc, address, key = served
+    with open_channel(address, key) as ch:
         grpc.channel_ready_future(ch).result(timeout=10)
         health = health_pb2_grpc.HealthStub(ch)
         status = health.Check(

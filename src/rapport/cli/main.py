@@ -6,13 +6,16 @@ import typer
 
 from rapport.cli import (
     admin,
+    audit,
     candidates,
     content,
     engagement,
     evaluation,
+    keys,
     matching,
     models,
     outreach,
+    privacy,
     report,
 )
 from rapport.cli.client import ClientOptions
@@ -41,7 +44,12 @@ def _global(
 ) -> None:
     settings = Settings()
     ctx.obj = ClientOptions(
-        server=server or settings.server, api_key=api_key or settings.api_key, json=json_out
+        server=server or settings.server,
+        api_key=api_key or settings.api_key,
+        json=json_out,
+        tls_ca_file=settings.tls_ca_file,
+        tls_cert_file=settings.tls_client_cert_file,
+        tls_key_file=settings.tls_client_key_file,
     )
 
 
@@ -57,6 +65,9 @@ content.register(app)
 outreach.register(app)
 app.add_typer(evaluation.eval_app, name="eval")
 report.register(app)  # report campaigns|pools|models|fairness
+keys.register(app)  # keys create|list|revoke (local)
+privacy.register(app)  # privacy erase|export ID, consent, retention run
+app.add_typer(audit.audit_app, name="audit")  # audit query|verify (local)
 
 
 def main() -> None:

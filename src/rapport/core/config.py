@@ -128,6 +128,23 @@ class Settings(BaseSettings):
     analytics_refresh_interval_s: float = 30.0  # the ledger follows the timeline; 0: on demand
     analytics_ledger_grace_s: float = 10.0  # PostgreSQL: rows newer than this wait a round
     analytics_ledger_batch: int = 250_000  # timeline pks per ledger transaction
+    # Security (DESIGN §9, issue 7): API keys, per-key rate limit, message size, TLS.
+    auth_enabled: bool = True  # False only for local development: every call is admin
+    auth_cache_ttl_s: float = 5.0  # a valid key is re-checked against the store this often
+    auth_rate_limit_per_s: float = 200.0  # sustained calls per second per key; 0: no limit
+    auth_rate_limit_burst: int = 400  # calls a key may make at once above the rate
+    max_message_bytes: int = 64 * 1024 * 1024  # largest request or response message
+    tls_cert_file: Path | None = None  # server certificate chain (PEM): serve TLS when set
+    tls_key_file: Path | None = None  # the server certificate's private key (PEM)
+    tls_client_ca_file: Path | None = None  # server: require client certs signed by it (mTLS)
+    tls_ca_file: Path | None = None  # client: trust this CA and connect with TLS
+    tls_client_cert_file: Path | None = None  # client: certificate presented for mTLS
+    tls_client_key_file: Path | None = None  # client: its private key
+    # Privacy (issue 7): erasure tombstones, retention of idle records.
+    privacy_salt: SecretStr = SecretStr("")  # tombstone HMAC key; "": generated, kept in the DB
+    retention_idle_months: int = 24  # no activity for this long: anonymised; 0: never
+    retention_keep_stages: str = "screen,interview,final_round,offer"  # active process: kept
+    retention_interval_s: float = 86_400.0  # scheduled retention run in the privacy service; 0: off
 
     @model_validator(mode="after")
     def _reject_unknown_env(self) -> Settings:

@@ -11,8 +11,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RequestContext:
+    """`role` is "" outside an authenticated call (local admin verbs, jobs, tests of use
+    cases): the use cases then apply no scope. With authentication on, the interceptor
+    always sets the calling key's id, role, team and scopes (DESIGN §9)."""
+
     request_id: str = ""
     actor: str = "system"
+    key_id: str = ""
+    role: str = ""
+    team: str = ""
+    scopes: tuple[str, ...] = ()
 
 
 _DEFAULT = RequestContext()

@@ -201,6 +201,7 @@ class Pool:
     stages: tuple[str, ...] = DEFAULT_POOL_STAGES
     member_count: int = 0
     created_at: datetime | None = None
+    team: str = ""  # the team of the key that created it; "" for a pool every team shares
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ class PermissionDenied(RapportError):
     pass
 
 
+class RateLimited(RapportError):
+    """The caller sent more requests than its key's rate allows; retry after a pause."""
+
+
 class Unavailable(RapportError):
     """A dependency (model, index, database) is not ready; retrying later may work."""
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from rapport.core.domain import TIMELINE_KINDS, ConsentState
+from rapport.core.domain import TIMELINE_KINDS
 from rapport.core.errors import ValidationFailed, Violation
+from rapport.core.privacy import CONTACTABLE
 
 
 class StepCondition(StrEnum):
@@ -41,8 +42,9 @@ class SendState(StrEnum):
 
 STOP_RULES = ("reply", "unsubscribe", "application")
 DEFAULT_STOP_RULES = STOP_RULES
-# Consent states under which someone may be mailed. "unknown" is not consent.
-MAILABLE_CONSENT = frozenset({ConsentState.GRANTED.value, ConsentState.LEGITIMATE_INTEREST.value})
+# Consent states under which someone may be mailed: the privacy rule's (one for every
+# sender, `rapport.core.privacy.may_contact`). "unknown" is not consent.
+MAILABLE_CONSENT = frozenset(s.value for s in CONTACTABLE)
 CHANNELS = ("email",)  # channels the scheduler delivers; sms and others are not built yet
 END = "end"
 

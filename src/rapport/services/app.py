@@ -5,11 +5,12 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rapport.core.config import Settings
 from rapport.core.store.db import Database
+from rapport.services.common.auth import Authorizer
 from rapport.services.common.logging_setup import configure_logging
 from rapport.services.common.server import ServiceSpec, build_server, serve_forever
 from rapport.services.engagement.source import EngagementSource
@@ -28,6 +29,21 @@ class Peers:
     engagement: EngagementSource | None = None
     # Content reuses matching's encoder and candidate vectors when both run here.
     matching_index: IndexKeeper | None = None
+    # In-process caches keyed by candidate that an erasure clears at once (their feed
+    # followers would within a second): engagement scores, content's person vectors.
+    forget: list[Callable] = field(default_factory=list)
+
+
+def _engagement_source(settings: Settings, peers: Peers):
+    """The engagement scores a service blends in: in-process when EngagementService runs
+    here, else over gRPC from RAPPORT_ENGAGEMENT_SERVER (returned second, to close), else
+    none."""
+    if peers.engagement is not None or not settings.engagement_server:
+        return peers.engagement, None
+    from rapport.services.engagement.source import RemoteEngagement
+
+    remote = RemoteEngagement(settings.engagement_server, **peer_channel(settings))
+    return remote, remote
 
 
 def _candidates(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
@@ -56,6 +72,7 @@ def _engagement(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     servicer = EngagementServicer(engagement.use_cases)
     engagement.start()
     peers.engagement = engagement.use_cases
+    peers.forget.append(engagement.use_cases.forget)
     return ServiceSpec(
         SERVICE_NAME,
         lambda server: add_to_server(servicer, server),
@@ -70,12 +87,7 @@ def _matching(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     from rapport.services.matching.servicer import SERVICE_NAME, MatchingServicer, add_to_server
     from rapport.services.matching.use_cases import MatchingUseCases
 
-    engagement = peers.engagement
-    remote = None
-    if engagement is None and settings.engagement_server:
-        from rapport.services.engagement.source import RemoteEngagement
-
-        engagement = remote = RemoteEngagement(settings.engagement_server)
+    engagement, remote = _engagement_source(settings, peers)
     keeper = build_keeper(settings, db)
     peers.matching_index = keeper
     servicer = MatchingServicer(
@@ -103,12 +115,7 @@ def _content(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     from rapport.services.content.use_cases import ContentUseCases, policy_config
 
     keeper = peers.matching_index
-    engagement = peers.engagement
-    remote = None
-    if engagement is None and settings.engagement_server:
-        from rapport.services.engagement.source import RemoteEngagement
-
-        engagement = remote = RemoteEngagement(settings.engagement_server)
+    engagement, remote = _engagement_source(settings, peers)
     encoders = EncoderHolder(
         load=lambda: load_encoder(
             settings.encoder, settings.models_dir, threads=settings.encoder_threads or None
@@ -126,6 +133,7 @@ def _content(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
         index_vectors=matching_vectors(keeper) if keeper is not None else None,
     )
     servicer = ContentServicer(use_cases)
+    peers.forget.append(use_cases.forget)
     encoders.start()
     library.start()
 
@@ -172,6 +180,40 @@ def _analytics(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     )
 
 
+def _privacy(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
+    from rapport.services.privacy.servicer import SERVICE_NAME, PrivacyServicer, add_to_server
+    from rapport.services.privacy.use_cases import PrivacyUseCases
+
+    engagement, remote = _engagement_source(settings, peers)
+    use_cases = PrivacyUseCases(db, settings, engagement=engagement, on_erased=peers.forget)
+    servicer = PrivacyServicer(use_cases)
+    use_cases.start()
+
+    def shutdown() -> None:
+        use_cases.close()
+        if remote is not None:
+            remote.close()
+
+    return ServiceSpec(
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        on_shutdown=shutdown,
+        # an erasure deletes a person's whole history; a retention run anonymises many
+        deadlines={"EraseCandidate": 120.0, "RunRetention": 3600.0, "VerifyAudit": 3600.0},
+    )
+
+
+def peer_channel(settings: Settings) -> dict:
+    """How this process reaches a peer service: its own API key (RAPPORT_API_KEY, e.g. an
+    outreach_engine or recruiter key) and the client TLS files."""
+    return {
+        "api_key": settings.api_key,
+        "ca_file": settings.tls_ca_file,
+        "cert_file": settings.tls_client_cert_file,
+        "key_file": settings.tls_client_key_file,
+    }
+
+
 # In dependency order: a service's in-process peers are built before it.
 FACTORIES: dict[str, Callable[[Settings, Database, Peers], ServiceSpec]] = {
     "candidates": _candidates,
@@ -180,6 +222,7 @@ FACTORIES: dict[str, Callable[[Settings, Database, Peers], ServiceSpec]] = {
     "content": _content,
     "outreach": _outreach,
     "analytics": _analytics,
+    "privacy": _privacy,
 }
 
 
@@ -200,7 +243,8 @@ def start(settings: Settings, *, services: str = "all", port: int | None = None)
     """Open the store and start a server. Returns (server, port, health, db)."""
     db = Database(settings.effective_database_url)
     specs = build_specs(settings, db, services)
-    server, bound, health = build_server(settings, specs, port=port)
+    authorizer = Authorizer(db, settings) if settings.auth_enabled else None
+    server, bound, health = build_server(settings, specs, port=port, authorizer=authorizer)
     return server, bound, health, db, specs
 
 

@@ -41,6 +41,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from rapport.core.config import Settings
 from rapport.core.errors import PreconditionFailed, ValidationFailed, Violation
+from rapport.core.store import privacy
 from rapport.core.store.db import Database
 from rapport.models.engagement.features import (
     FEATURE_SPEC,
@@ -242,6 +243,13 @@ def build_dataset(db: Database, cutoffs: Sequence[datetime], horizon: timedelta)
     X = pd.concat(frames) if frames else pd.DataFrame(columns=list(FEATURE_SPEC.names))
     y = np.concatenate([lab.to_numpy() for lab in labels]).astype("int64")
     cutoff = np.concatenate([np.full(len(f), i, dtype="int32") for i, f in enumerate(frames)])
+    # Erasure filter: people erased (or anonymised) while the dataset was being read are
+    # dropped, so no model is trained on someone who asked to be forgotten (issue 7).
+    with db.read() as session:
+        gone = privacy.no_longer_trainable(session, X.index.unique().tolist())
+    if gone:
+        keep = ~np.isin(X.index.to_numpy(), list(gone))
+        X, y, cutoff = X[keep], y[keep], cutoff[keep]
     return Dataset(X, y, cutoff, list(cutoffs), horizon)
 
 

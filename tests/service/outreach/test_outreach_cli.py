@@ -36,7 +36,7 @@ SEQUENCE = {
 
 
 @pytest.fixture
-def rapport(server, settings, monkeypatch):
+def rapport(server, settings, admin_key, monkeypatch):
     """Runs the CLI; local verbs read the same store and sink through RAPPORT_* settings."""
     for key in list(os.environ):
         if key.startswith("RAPPORT_"):
@@ -44,6 +44,7 @@ def rapport(server, settings, monkeypatch):
     monkeypatch.setenv("RAPPORT_HOME", str(settings.home))
     monkeypatch.setenv("RAPPORT_DATABASE_URL", settings.effective_database_url)
     monkeypatch.setenv("RAPPORT_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("RAPPORT_API_KEY", admin_key)
     monkeypatch.setenv("RAPPORT_OUTREACH_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("RAPPORT_OUTREACH_SMTP_PORT", str(settings.outreach_smtp_port))
     monkeypatch.setenv("RAPPORT_OUTREACH_FROM_ADDRESS", settings.outreach_from_address)

@@ -26,9 +26,17 @@ from rapport.core.domain import (
     Seniority,
     SkillClaim,
 )
-from rapport.core.errors import AlreadyExists, NotFound, StaleVersion, ValidationFailed, Violation
+from rapport.core.errors import (
+    AlreadyExists,
+    NotFound,
+    PreconditionFailed,
+    StaleVersion,
+    ValidationFailed,
+    Violation,
+)
 from rapport.core.ids import uuid7, uuid7s
-from rapport.core.store import audit, bulk, feed, paging
+from rapport.core.privacy import ERASED_MESSAGE
+from rapport.core.store import audit, bulk, feed, paging, tombstones
 from rapport.core.store.rules import compile_for_count, compile_rule
 from rapport.core.store.schema import CandidateRow, CandidateSkillRow, IdentityRow, SkillRow
 
@@ -319,7 +327,15 @@ def _field_for(kind: str, draft: CandidateDraft, value: str) -> str:
 
 
 def check_identities_free(session: Session, draft: CandidateDraft, owner_pk: int | None) -> None:
-    """AlreadyExists when an identity of the draft belongs to another candidate."""
+    """AlreadyExists when an identity of the draft belongs to another candidate;
+    PreconditionFailed when it belonged to someone erased (a tombstone holds its hash)."""
+    erased = tombstones.erased_keys(session, identity_keys(draft))
+    if erased:
+        kind, value = sorted(erased)[0]
+        raise PreconditionFailed(
+            f"{_field_for(kind, draft, value)}: this person was {ERASED_MESSAGE}; "
+            "they may not be added again"
+        )
     owners = identity_owners(session, [(str(k), v) for k, v in draft.identities()])
     taken = [(kv, pk) for kv, pk in owners.items() if pk != owner_pk]
     if taken:
@@ -584,6 +600,7 @@ def upsert_batch(
     created_at = created_at or [None] * len(drafts)
     keys_of = [identity_keys(d) for d in drafts]
     pairs = {kv for keys in keys_of for kv in keys}
+    erased = tombstones.erased_keys(session, pairs)
     owners = identity_owners(session, pairs)
     existing = {c.pk: c for c in load_many(session, sorted(set(owners.values())))}
     existing_drafts = {pk: c.draft() for pk, c in existing.items()}
@@ -611,6 +628,22 @@ def upsert_batch(
     target_of: list[int | None] = []
     for i, draft in enumerate(drafts):
         keys = keys_of[i]
+        gone = [kv for kv in keys if kv in erased] if erased else ()
+        if gone:
+            kind, value = gone[0]
+            results.append(
+                UpsertResult(
+                    Outcome.FAILED,
+                    errors=[
+                        Violation(
+                            _field_for(kind, draft, value),
+                            f"this person was {ERASED_MESSAGE}; they may not be imported again",
+                        )
+                    ],
+                )
+            )
+            target_of.append(None)
+            continue
         # external id is the strongest key; then the first identity that is known
         ordered = sorted(keys, key=lambda kv: kv[0] != IdentityKind.EXTERNAL_ID)
         hits = [owners[kv] for kv in ordered if kv in owners]

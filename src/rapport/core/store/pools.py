@@ -19,10 +19,19 @@ MAX_BATCH = 10_000
 
 
 def _to_domain(row: PoolRow, count: int) -> Pool:
-    return Pool(row.id, row.name, row.description, tuple(row.stages), count, row.created_at)
+    return Pool(
+        row.id, row.name, row.description, tuple(row.stages), count, row.created_at, row.team
+    )
 
 
-def create(session: Session, name: str, description: str = "", stages: Sequence[str] = ()) -> Pool:
+def create(
+    session: Session,
+    name: str,
+    description: str = "",
+    stages: Sequence[str] = (),
+    *,
+    team: str = "",
+) -> Pool:
     name = name.strip()
     problems = []
     if not name:
@@ -44,6 +53,7 @@ def create(session: Session, name: str, description: str = "", stages: Sequence[
         description=description,
         stages=list(stages),
         created_at=datetime.now(UTC),
+        team=team,
     )
     session.add(row)
     session.flush()
@@ -73,6 +83,19 @@ def member_pks(session: Session, pool_id: str) -> list[int]:
     members = PoolMemberRow.__table__.c
     stmt = select(members.candidate_pk).where(members.pool_pk == row.pk)
     return list(session.execute(stmt).scalars().all())  # one fetchall, not a row at a time
+
+
+def is_member_of_any(session: Session, candidate_pk: int, pool_ids: Sequence[str]) -> bool:
+    """Whether the candidate belongs to at least one of the pools (by pool id)."""
+    if not pool_ids:
+        return False
+    stmt = (
+        select(PoolMemberRow.candidate_pk)
+        .join(PoolRow, PoolRow.pk == PoolMemberRow.pool_pk)
+        .where(PoolMemberRow.candidate_pk == candidate_pk, PoolRow.id.in_(list(pool_ids)))
+        .limit(1)
+    )
+    return session.execute(stmt).first() is not None
 
 
 def list_all(session: Session) -> list[Pool]:

@@ -184,6 +184,9 @@ class PoolRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     stages: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The team of the key that created the pool (issue 7): recruiters see their team's
+    # pools and the shared ones (""). Added by migration 0007.
+    team: Mapped[str] = mapped_column(String(100), default="")
 
 
 class PoolMemberRow(Base):
@@ -271,22 +274,36 @@ class ImportFingerprintRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only audit log; `prev_hash`/`hash` chain rows so tampering shows."""
+    """Append-only audit log, a hash chain: `seq` runs 1, 2, 3, ... without gaps, each row
+    holds the previous row's `row_hash` and its own (see `store.audit`). Only
+    `audit.record` writes it; triggers reject UPDATE and DELETE (migration 0008)."""
 
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(200), default="")
+    key_id: Mapped[str] = mapped_column(String(64), default="")  # the API key's id, if any
     request_id: Mapped[str] = mapped_column(String(64), default="")
     action: Mapped[str] = mapped_column(String(60))
     target_type: Mapped[str] = mapped_column(String(30), default="")
     target_id: Mapped[str] = mapped_column(String(36), default="")
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), default="")
-    hash: Mapped[str] = mapped_column(String(64), default="")
+    row_hash: Mapped[str] = mapped_column(String(64), default="")
 
     __table_args__ = (Index("ix_audit_target", "target_id", "at"),)
+
+
+class AuditHeadRow(Base):
+    """The audit chain's last (seq, hash), one row (id 1): writers claim their seqs by
+    updating it in their transaction, so they queue instead of forking the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class RoleRow(Base):
@@ -708,21 +725,140 @@ class AnalyticsCursorRow(Base):
 # ---------------------------------------------------------------- auth (DESIGN §9)
 
 
+class ApiKeyRow(Base):
+    """An API key: looked up by its public prefix, checked against the SHA-256 of the whole
+    token (keys are 256-bit random, so a fast hash is right; the plaintext is never stored).
+    `scopes` lists what a scoped role may see, e.g. ["pool:<id>", "role:<id>"]."""
+
+    __tablename__ = "api_keys"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(30))
+    team: Mapped[str] = mapped_column(String(100), default="")
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# ---------------------------------------------------------------- privacy (issue 7, B1)
+
+
+class PrivacyKeyRow(Base):
+    """Per-installation secrets of the privacy layer (the tombstone salt), made on first use."""
+
+    __tablename__ = "privacy_keys"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ErasureRow(Base):
+    """One erasure at a person's request: which record id went, when, by whom. No personal
+    data: `reference` is the request's ticket or reason as given (a free text the caller
+    must keep free of personal data, as the audit row)."""
+
+    __tablename__ = "erasures"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    candidate_id: Mapped[str] = mapped_column(String(36), unique=True)
+    reference: Mapped[str] = mapped_column(String(300), default="")
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    identities: Mapped[int] = mapped_column(Integer, default=0)
+    records: Mapped[int] = mapped_column(Integer, default=1)  # the record and its merged-in
+    erased_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ErasureTombstoneRow(Base):
+    """A keyed hash (HMAC-SHA256, installation salt) of one normalised identity of an erased
+    person, so that importing or creating them again is refused without keeping who they were."""
+
+    __tablename__ = "erasure_tombstones"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    erasure_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("erasures.pk", ondelete="CASCADE"), index=True
+    )
+
+
+class ConsentEventRow(Base):
+    """Consent history: every change of a person's consent state (the candidate row holds
+    the current one), with its lawful basis, where it came from and who recorded it."""
+
+    __tablename__ = "consent_events"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(30))
+    basis: Mapped[str] = mapped_column(String(30), default="")  # consent | legitimate_interest
+    source: Mapped[str] = mapped_column(String(100), default="")
+    channel: Mapped[str] = mapped_column(String(20), default="")  # "" all channels
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_consent_events_candidate", "candidate_pk", "recorded_at"),)
+
+
+class ChannelPreferenceRow(Base):
+    """Per person and channel: may we use it, and for which topics only (empty: any)."""
+
+    __tablename__ = "channel_preferences"
+
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RetentionRunRow(Base):
+    """One retention run (or dry run): the policy applied and how many records it changed."""
+
+    __tablename__ = "retention_runs"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    policy: Mapped[dict] = mapped_column(JSON, default=dict)
+    anonymised: Mapped[int] = mapped_column(Integer, default=0)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 __all__ = [
     "AnalyticsCursorRow",
     "AnalyticsPersonRow",
     "AnalyticsSendRow",
     "AnalyticsVariantRow",
+    "ApiKeyRow",
+    "AuditHeadRow",
     "AuditRow",
     "Base",
     "CandidateDemographicsRow",
     "CandidateRow",
     "CandidateSkillRow",
     "ChangeFeedRow",
+    "ChannelPreferenceRow",
+    "ConsentEventRow",
     "ContentDecisionRow",
     "ContentEmbeddingRow",
     "ContentItemRow",
     "ContentOutcomeRow",
+    "ErasureRow",
+    "ErasureTombstoneRow",
     "IdentityRow",
     "ImportFingerprintRow",
     "ImportRunRow",
@@ -737,6 +873,8 @@ __all__ = [
     "OutreachTriggerRow",
     "PoolMemberRow",
     "PoolRow",
+    "PrivacyKeyRow",
+    "RetentionRunRow",
     "RoleRow",
     "SegmentRow",
     "SkillRow",

@@ -10,12 +10,21 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from rapport.core import context, importing, validation
+from rapport.core.authorization import (
+    check_candidate_scope,
+    contacts_hidden,
+    mask_contacts,
+    pool_scope,
+    pool_visible,
+    scoped_rule,
+    team_scope,
+)
 from rapport.core.config import Settings
 from rapport.core.domain import (
     WRITABLE_FIELDS,
@@ -30,7 +39,14 @@ from rapport.core.domain import (
     Segment,
     TimelineEvent,
 )
-from rapport.core.errors import RapportError, StaleVersion, ValidationFailed, Violation
+from rapport.core.errors import (
+    NotFound,
+    PermissionDenied,
+    RapportError,
+    StaleVersion,
+    ValidationFailed,
+    Violation,
+)
 from rapport.core.store import (
     audit,
     candidates,
@@ -126,14 +142,30 @@ class CandidateUseCases:
     def create(self, record: Mapping) -> Candidate:
         draft = self.build_draft(record)
         with self.db.transaction() as s:
-            return candidates.create(s, draft)
+            return mask_contacts(candidates.create(s, draft))
 
     def get(self, candidate_id: str) -> Candidate:
-        with self.db.read() as s:
+        return self._audited_read(candidate_id, "candidate.read", lambda s, c: mask_contacts(c))
+
+    def _audited_read(self, candidate_id: str, action: str, read):
+        """`read(session, candidate)` for one person, audited as `action`; hiring managers
+        get NOT_FOUND outside their pools, and that refusal is audited too.
+
+        A write transaction, not a read one: on SQLite a read transaction that then writes
+        its audit row fails as "locked" when another writer committed since it began."""
+        refused: RapportError | None = None
+        with self.db.transaction() as s:
             c = candidates.get(s, candidate_id)
-            audit.record(s, "candidate.read", [c.id])
-            s.commit()
-            return c
+            try:
+                check_candidate_scope(s, c)
+            except RapportError as exc:
+                refused = exc  # raised after the commit, which keeps the refusal's audit row
+            else:
+                out = read(s, c)
+                audit.record(s, action, [c.id])
+        if refused is not None:
+            raise refused
+        return out
 
     def update(
         self, candidate_id: str, record: Mapping, mask: Sequence[str], expected_version: int
@@ -147,11 +179,14 @@ class CandidateUseCases:
             for name in paths:
                 merged[name] = record.get(name, [] if isinstance(merged[name], list) else "")
             draft = self.build_draft(merged)
-            return candidates.update(s, candidate_id, draft, expected_version or current.version)
+            return mask_contacts(
+                candidates.update(s, candidate_id, draft, expected_version or current.version)
+            )
 
     def list(self, rule: Rule, size: int, token: str) -> Page:
         with self.db.read() as s:
-            return candidates.list_page(s, self._canonical_rule(rule), size, token)
+            page = candidates.list_page(s, scoped_rule(self._canonical_rule(rule)), size, token)
+            return _masked(page)
 
     # ------------------------------------------------------------ import
 
@@ -350,16 +385,20 @@ class CandidateUseCases:
     def find_duplicates(
         self, candidate_id: str, min_score: float, limit: int
     ) -> list[DuplicatePair]:
+        if contacts_hidden() or pool_scope() is not None:  # evidence quotes contact details
+            raise PermissionDenied("this role may not compare contact details")
         with self.db.read() as s:
             return duplicates.find(s, candidate_id, min_score, limit)
 
     def merge(self, survivor_id: str, merged_id: str, reason: str) -> tuple[str, Candidate]:
         with self.db.transaction() as s:
-            return merges.merge(s, survivor_id, merged_id, reason)
+            merge_id, survivor = merges.merge(s, survivor_id, merged_id, reason)
+            return merge_id, mask_contacts(survivor)
 
     def unmerge(self, merge_id: str) -> tuple[Candidate, Candidate]:
         with self.db.transaction() as s:
-            return merges.unmerge(s, merge_id)
+            left, right = merges.unmerge(s, merge_id)
+            return mask_contacts(left), mask_contacts(right)
 
     # ------------------------------------------------------------ timeline
 
@@ -386,28 +425,37 @@ class CandidateUseCases:
             )
 
     def list_timeline(self, candidate_id: str, size: int, token: str, kinds: Sequence[str]) -> Page:
-        with self.db.read() as s:
-            return timeline.list_page(s, candidate_id, size, token, kinds)
+        return self._audited_read(
+            candidate_id,
+            "candidate.timeline_read",
+            lambda s, c: timeline.list_page(s, candidate_id, size, token, kinds),
+        )
 
     # ------------------------------------------------------------ pools and segments
 
     def create_pool(self, name: str, description: str, stages: Sequence[str]) -> Pool:
-        with self.db.transaction() as s:
-            return pools.create(s, name, description, stages)
+        with self.db.transaction() as s:  # the pool belongs to the caller's team, if any
+            return pools.create(s, name, description, stages, team=context.current().team)
 
     def list_pools(self) -> list[Pool]:
         with self.db.read() as s:
-            return pools.list_all(s)
+            return [p for p in pools.list_all(s) if pool_visible(p)]
 
     def add_to_pool(
         self, pool_id: str, candidate_ids: Sequence[str], stage: str
     ) -> tuple[int, int, int]:
         with self.db.transaction() as s:
+            _visible_pool(s, pool_id)
             return pools.add_members(s, pool_id, candidate_ids, stage)
 
     def list_pool(self, pool_id: str, size: int, token: str, stage: str) -> Page:
         with self.db.read() as s:
-            return pools.list_members(s, pool_id, size, token, stage)
+            _visible_pool(s, pool_id)
+            page = pools.list_members(s, pool_id, size, token, stage)
+        if not contacts_hidden():
+            return page
+        members = [replace(m, candidate=mask_contacts(m.candidate)) for m in page.items]
+        return replace(page, items=members)
 
     def create_segment(self, name: str, description: str, rule: Rule) -> Segment:
         with self.db.transaction() as s:
@@ -423,7 +471,8 @@ class CandidateUseCases:
         with self.db.read() as s:
             if segment_id:
                 rule = segments.get(s, segment_id).rule
-            return segments.preview(s, self._canonical_rule(rule), size, token)
+            page = segments.preview(s, scoped_rule(self._canonical_rule(rule)), size, token)
+            return _masked(page)
 
     def _canonical_rule(self, rule: Rule) -> Rule:
         """Skill conditions name canonical ids, whatever alias the caller typed."""
@@ -493,6 +542,21 @@ class _Batch:
     to_validate: list[tuple[importing.RawRecord, str]] = field(default_factory=list)
     validated: Future | None = None
     present: set[str] = field(default_factory=set)  # fingerprints the store already holds
+
+
+def _visible_pool(session, pool_id: str) -> None:
+    """NotFound, as for a missing pool, when the caller's pool or team scope excludes it."""
+    if pool_scope() is None and team_scope() is None:
+        return
+    if not pool_visible(pools.get(session, pool_id)):
+        raise NotFound("pool", pool_id)
+
+
+def _masked(page: Page) -> Page:
+    """The page with each candidate as the caller may see it (contacts masked by role)."""
+    if not contacts_hidden():
+        return page
+    return replace(page, items=[mask_contacts(c) for c in page.items])
 
 
 def _mask_fields(mask: Sequence[str]) -> set[str]:

@@ -20,6 +20,7 @@ from rapport.core.errors import (
     PermissionDenied,
     PreconditionFailed,
     RapportError,
+    RateLimited,
     SchemaOutOfDate,
     StaleVersion,
     Unauthenticated,
@@ -39,6 +40,7 @@ STATUS: dict[type[RapportError], grpc.StatusCode] = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 # Message and details travel in trailers (the message twice: grpc-message, percent-encoded,

@@ -1,4 +1,5 @@
-"""What every Rapport RPC does around its handler: request id, deadline, errors, access log.
+"""What every Rapport RPC does around its handler: request id, authentication and
+authorization, deadline, errors, access log.
 
 One interceptor holds the four concerns because they share per-call state and their order
 matters: the request context must be set before an error is logged, the log line needs the
@@ -25,12 +26,13 @@ from grpc_reflection.v1alpha import reflection
 
 from rapport.core.context import RequestContext, reset, set_current
 from rapport.services.common import errors
+from rapport.services.common.auth import Authorizer
 from rapport.services.common.deadlines import CallContext
 
 _LOG = logging.getLogger(__name__)
 
 REQUEST_ID_KEY = "x-request-id"
-ACTOR_KEY = "x-actor"  # until authentication sets the actor from the API key
+ACTOR_KEY = "x-actor"  # only with authentication off: else the actor is the API key's
 ANONYMOUS = "anonymous"
 
 # Health and reflection are polled by load balancers and tools: no access log, no wrapping
@@ -49,7 +51,9 @@ class CallInterceptor(grpc.ServerInterceptor):
 
     `deadlines` maps a full method name ("/rapport.v1.CandidateService/WatchChanges") to
     the server deadline, in seconds, for calls whose client set none; other methods get
-    `default_deadline_s`.
+    `default_deadline_s`. With an `authorizer`, every call must carry a valid API key whose
+    role may call the method (see `rapport.services.common.auth`); without one (settings
+    auth_enabled off, local development only) calls run unauthenticated.
     """
 
     def __init__(
@@ -57,10 +61,12 @@ class CallInterceptor(grpc.ServerInterceptor):
         default_deadline_s: float,
         deadlines: Mapping[str, float] | None = None,
         passthrough: frozenset[str] = INFRASTRUCTURE_SERVICES,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self._default_deadline_s = default_deadline_s
         self._deadlines = dict(deadlines or {})
         self._passthrough = passthrough
+        self._authorizer = authorizer
 
     def intercept_service(
         self,
@@ -74,7 +80,7 @@ class CallInterceptor(grpc.ServerInterceptor):
         deadline_s = self._deadlines.get(method, self._default_deadline_s)
 
         def open_call(context: grpc.ServicerContext) -> _Call:
-            return _Call(method, context, deadline_s)
+            return _Call(method, context, deadline_s, self._authorizer)
 
         return _wrap(handler, open_call)
 
@@ -135,12 +141,23 @@ def _stream_response(
 class _Call:
     """One RPC as the interceptor sees it: its request id, its deadline, how it ended."""
 
-    def __init__(self, method: str, raw: grpc.ServicerContext, deadline_s: float) -> None:
+    def __init__(
+        self,
+        method: str,
+        raw: grpc.ServicerContext,
+        deadline_s: float,
+        authorizer: Authorizer | None = None,
+    ) -> None:
         self.method = method
         self._raw = raw
         metadata = {item[0]: item[1] for item in raw.invocation_metadata() or ()}
         self.request_id = _token(metadata.get(REQUEST_ID_KEY), _REQUEST_ID) or uuid.uuid4().hex
-        actor = _token(metadata.get(ACTOR_KEY), _ACTOR) or ANONYMOUS
+        self._metadata = metadata
+        self._authorizer = authorizer
+        if authorizer is None:
+            actor = _token(metadata.get(ACTOR_KEY), _ACTOR) or ANONYMOUS
+        else:
+            actor = ANONYMOUS  # until `_admit` has authenticated the key
         self._request_context = RequestContext(request_id=self.request_id, actor=actor)
         self.context = CallContext(raw, deadline_s)
         self._started = time.perf_counter()
@@ -156,6 +173,7 @@ class _Call:
         try:
             if not self._headers_sent:  # before the first message, whichever kind of RPC
                 self._headers_sent = True
+                self._admit()
                 self._raw.send_initial_metadata(((REQUEST_ID_KEY, self.request_id),))
             return fn(*args)
         except StopIteration:
@@ -165,6 +183,22 @@ class _Call:
             raise
         finally:
             reset(token)
+
+    def _admit(self) -> None:
+        """Authenticates and authorizes the call (raises if it may not run), and puts the
+        caller's principal in the request context for the use cases and audit rows."""
+        if self._authorizer is None:
+            return
+        principal = self._authorizer.admit(self.method, self._metadata)
+        self._request_context = RequestContext(
+            request_id=self.request_id,
+            actor=principal.actor,
+            key_id=principal.key_id,
+            role=principal.role,
+            team=principal.team,
+            scopes=principal.scopes,
+        )
+        set_current(self._request_context)  # `run` resets to what it found on return
 
     def _fail(self, exc: Exception) -> None:
         """Turns `exc` into a status, unless one is already decided (then returns)."""
@@ -205,6 +239,9 @@ class _Call:
                 "grpc_method": self.method,
                 "grpc_code": code,
                 "duration_ms": round(duration_ms, 1),
+                **(
+                    {"key_id": self._request_context.key_id} if self._request_context.key_id else {}
+                ),
             },
         )
 

@@ -19,11 +19,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from rapport.core.config import Settings
+from rapport.services.common.auth import Authorizer
 from rapport.services.common.interceptors import CallInterceptor
 
 _LOG = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # the default of settings.max_message_bytes
 _SIGNAL_POLL_S = 0.1
 
 _SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -64,13 +65,21 @@ class ServiceSpec:
 
 
 def build_server(
-    settings: Settings, specs: list[ServiceSpec], *, port: int | None = None
+    settings: Settings,
+    specs: list[ServiceSpec],
+    *,
+    port: int | None = None,
+    authorizer: Authorizer | None = None,
 ) -> tuple[grpc.Server, int, DrainingHealthServicer]:
     """A started server for `specs`, listening on settings.host, with every service SERVING.
 
     `port` overrides settings.port; 0 picks a free port. Returns (server, bound port, health).
-    The server is already started: do not call `start()` again.
+    The server is already started: do not call `start()` again. With settings.auth_enabled
+    an `authorizer` is required (no server runs open by accident); TLS (mutual TLS with
+    tls_client_ca_file) when settings.tls_cert_file and tls_key_file are set.
     """
+    if settings.auth_enabled and authorizer is None:
+        raise ValueError("auth_enabled needs an authorizer (or set RAPPORT_AUTH_ENABLED=false)")
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"a service is listed twice: {names}")
@@ -79,10 +88,16 @@ def build_server(
     }
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
-        interceptors=[CallInterceptor(settings.default_deadline_s, deadlines)],
+        interceptors=[
+            CallInterceptor(
+                settings.default_deadline_s,
+                deadlines,
+                authorizer=authorizer if settings.auth_enabled else None,
+            )
+        ],
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", settings.max_message_bytes),
+            ("grpc.max_send_message_length", settings.max_message_bytes),
             # A second `rapport serve` on the same port must fail, not silently share it.
             ("grpc.so_reuseport", 0),
         ],
@@ -97,7 +112,11 @@ def build_server(
 
     address = f"{settings.host}:{settings.port if port is None else port}"
     try:
-        bound = server.add_insecure_port(address)
+        credentials = server_credentials(settings)
+        if credentials is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, credentials)
     except RuntimeError as exc:  # grpc raises on a failed bind
         raise OSError(f"cannot listen on {address}: is another server using it?") from exc
     for name in (health.OVERALL_HEALTH, *names):
@@ -107,6 +126,21 @@ def build_server(
         health_servicer.set(name, _SERVING)
     _LOG.info("serving %s on %s:%d", ", ".join(names) or "no services", settings.host, bound)
     return server, bound, health_servicer
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS credentials from settings, or None for plaintext (no certificate configured)."""
+    if not settings.tls_cert_file and not settings.tls_key_file:
+        if settings.tls_client_ca_file:
+            raise ValueError("tls_client_ca_file needs tls_cert_file and tls_key_file")
+        return None
+    if not (settings.tls_cert_file and settings.tls_key_file):
+        raise ValueError("TLS needs both tls_cert_file and tls_key_file")
+    pair = (settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())
+    client_ca = settings.tls_client_ca_file.read_bytes() if settings.tls_client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [pair], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
 
 
 def graceful_stop(

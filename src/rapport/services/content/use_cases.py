@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +20,6 @@ import numpy as np
 
 from rapport.core.config import Settings
 from rapport.core.content import (
-    CONSENTED,
     CONTENT_CHANNELS,
     ContentItem,
     ContentKind,
@@ -42,8 +41,10 @@ from rapport.core.errors import (
     ValidationFailed,
     Violation,
 )
+from rapport.core.privacy import may_contact
 from rapport.core.store import candidates, decisions, roles
 from rapport.core.store import content as content_store
+from rapport.core.store import privacy as privacy_store
 from rapport.core.store.db import Database
 from rapport.core.templating import render
 from rapport.models.content_policy import ContentPolicy, PolicyConfig, item_rates, relevance
@@ -134,6 +135,13 @@ class _Lru:
                 self._data.move_to_end(key)
             return value
 
+    def drop_where(self, predicate: Callable) -> int:
+        with self._lock:
+            keys = [k for k in self._data if predicate(k)]
+            for k in keys:
+                del self._data[k]
+            return len(keys)
+
     def put(self, key, value: np.ndarray) -> None:
         with self._lock:
             self._data[key] = value
@@ -176,6 +184,11 @@ class ContentUseCases:
         self._people = _Lru(VECTOR_CACHE)
         self._roles = _Lru(1_000)
         self._versions: dict[str, str] = {}
+
+    def forget(self, candidate_ids: Sequence[str]) -> None:
+        """Drop cached vectors of these people (erased): nothing of them stays in memory."""
+        gone = set(candidate_ids)
+        self._people.drop_where(lambda key: key[0] in gone)
 
     def _version(self, encoder_id: str) -> str:
         cached = self._versions.get(encoder_id)
@@ -389,14 +402,15 @@ class ContentUseCases:
         """(NoSend, reason, not_before) for rules about the person alone, or None."""
         if person.merged_into:
             return NoSend.MERGED, f"merged into {person.merged_into}: ask for that person", None
-        if person.consent_state == ConsentState.OPTED_OUT:
-            return NoSend.OPTED_OUT, "send nothing: opted out", None
-        if self._settings.content_require_consent and person.consent_state not in CONSENTED:
-            return (
-                NoSend.NO_CONSENT,
-                f"send nothing: no consent on record (consent {person.consent_state.value})",
-                None,
-            )
+        # the one consent rule every sender applies (an opt-out from any channel is recorded
+        # as opted_out, so the state alone stops all outreach at once)
+        allowed, why = may_contact(
+            person.consent_state, require_consent=self._settings.content_require_consent
+        )
+        if not allowed:
+            if person.consent_state == ConsentState.OPTED_OUT:
+                return NoSend.OPTED_OUT, "send nothing: opted out", None
+            return NoSend.NO_CONSENT, f"send nothing: {why}", None
         if not reachable(person, channel):
             return NoSend.NO_ADDRESS, f"send nothing: no address for {channel}", None
         return None
@@ -421,6 +435,14 @@ class ContentUseCases:
         }
         readable = [i for i, name in enumerate(snap.locale_names) if not name or name in spoken]
         mask = apply(mask, np.isin(snap.locale_codes, readable), "in other languages")
+        wanted = privacy_store.topics_for(s, person.pk, channel)  # the person's preference
+        if wanted:
+            on_topic = np.fromiter(
+                (bool(wanted & {t.lower() for t in item.topics}) for item in snap.items),
+                dtype=bool,
+                count=len(snap),
+            )
+            mask = apply(mask, on_topic, "outside the topics they chose")
         if history.sent_content_pks:
             sent = np.isin(snap.pks, np.fromiter(history.sent_content_pks, dtype=np.int64))
             mask = apply(mask, ~sent, "already sent")

@@ -329,13 +329,16 @@ class ScoreKeeper:
         with self._db.read() as s:
             rows = list(
                 s.execute(
-                    select(CandidateRow.pk, CandidateRow.status).where(
+                    select(CandidateRow.pk, CandidateRow.status, CandidateRow.id).where(
                         CandidateRow.id.in_(list(candidate_ids))
                     )
                 )
             )
-        gone = [pk for pk, status in rows if status != ACTIVE]
-        live = [pk for pk, status in rows if status == ACTIVE]
+        gone = [pk for pk, status, _ in rows if status != ACTIVE]
+        live = [pk for pk, status, _ in rows if status == ACTIVE]
+        # erased: the row is gone, only the book still knows the person's pk
+        missing = set(candidate_ids) - {cid for _, _, cid in rows}
+        gone += [s.pk for s in (serving.book.get(cid, 0) for cid in missing) if s is not None]
         if gone:
             serving.book.remove(gone)
         if not live:

@@ -39,12 +39,15 @@ class EngagementSource(Protocol):
 class RemoteEngagement:
     """EngagementService in another process, reached over one long-lived channel."""
 
-    def __init__(self, address: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, address: str, timeout_s: float = 5.0, **channel_options) -> None:
+        """`channel_options`: api_key, ca_file, cert_file, key_file (see `open_channel`);
+        with authentication on, api_key is this service's own key (RAPPORT_API_KEY)."""
+        from rapport.services.common.channels import open_channel
         from rapport.v1 import engagement_pb2_grpc
 
         self._address = address
         self._timeout_s = timeout_s
-        self._channel = grpc.insecure_channel(address)
+        self._channel = open_channel(address, **channel_options)
         self._stub = engagement_pb2_grpc.EngagementServiceStub(self._channel)
 
     def scores_for(self, candidate_ids: Sequence[str]) -> EngagementLookup:

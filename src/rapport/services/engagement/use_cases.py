@@ -83,6 +83,15 @@ class EngagementUseCases:
             raise ValidationFailed(Violation(field, f"between 0 and {MAX_TOP_FACTORS}"))
         return top or self._settings.engagement_top_factors
 
+    def forget(self, candidate_ids: Sequence[str]) -> None:
+        """Drop these people's scores now (erased); the keeper would on its next feed look."""
+        serving = self._keeper.current()
+        if serving is None:
+            return
+        pks = [s.pk for s in (serving.book.get(cid, 0) for cid in candidate_ids) if s is not None]
+        if pks:
+            serving.book.remove(pks)
+
     # ------------------------------------------------------------------ one person
     def score_one(self, candidate_id: str, top_factors: int = 0) -> ScoredOne:
         top = self._top(top_factors, "top_factors")

@@ -37,7 +37,11 @@ from rapport.models.vector_index import (
 log = logging.getLogger(__name__)
 
 # Feed ops that change what is embedded; others (timeline, pool) only re-check rankability.
-PROFILE_OPS = frozenset({"created", "updated", "merged", "unmerged", "erased", "consent"})
+PROFILE_OPS = frozenset(
+    {"created", "updated", "merged", "unmerged", "erased", "anonymised", "consent"}
+)
+# Ops after which the snapshot on disk is rewritten at once, not at the next interval.
+FORGET_OPS = frozenset({"erased", "anonymised"})
 BUILD_PAGE = 512
 FEED_PAGE = 5_000
 
@@ -80,6 +84,7 @@ class IndexKeeper:
         self._thread = threading.Thread(target=self._run, name="index-keeper", daemon=True)
         self._dirty = False
         self._last_snapshot = time.monotonic()
+        self._forgot = False  # erased or anonymised people applied since the last snapshot
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -186,11 +191,12 @@ class IndexKeeper:
                     self._rebuild_requested.clear()
                     self._rebuild()
                 self.follow_once()
-                if (
-                    self._dirty
-                    and time.monotonic() - self._last_snapshot
+                if self._dirty and (
+                    self._forgot  # an erasure: the copy on disk must not keep them either
+                    or time.monotonic() - self._last_snapshot
                     > self._settings.index_snapshot_interval_s
                 ):
+                    self._forgot = False
                     self._save_snapshot()
             except Exception:
                 log.exception("matching index maintenance failed; retrying")
@@ -316,6 +322,8 @@ class IndexKeeper:
                 return read
             read += len(fresh)
             changed = {e.candidate_id for e in fresh if e.op in PROFILE_OPS}
+            if any(e.op in FORGET_OPS for e in fresh):
+                self._forgot = True
             touched = {e.candidate_id for e in fresh} - changed
             self._apply(index, changed, touched)
             cursor.advance([e.seq for e in fresh], time.monotonic())

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from rapport.core import context
+from rapport.core.authorization import PSEUDONYMISED, role_scope
 from rapport.core.domain import Condition, Page, Role, Rule, Seniority
 from rapport.core.errors import (
     NotFound,
@@ -134,12 +136,19 @@ class MatchingUseCases:
             return roles.create(s, role)
 
     def get_role(self, role_id: str) -> Role:
+        owned = role_scope()
+        if owned is not None and role_id not in owned:  # hiring managers: their roles only
+            raise NotFound("role", role_id)
         with self._db.read() as s:
             return roles.get(s, role_id)
 
     def list_roles(self, size: int, token: str) -> Page:
+        owned = role_scope()
         with self._db.read() as s:
-            return roles.list_page(s, page_size(size), token)
+            page = roles.list_page(s, page_size(size), token)
+        if owned is None:
+            return page
+        return replace(page, items=[r for r in page.items if r.id in owned])
 
     # ------------------------------------------------------------------ ranking
     def _allowed(
@@ -209,6 +218,13 @@ class MatchingUseCases:
         if engagement_weight:
             result, blend = self._blend(result, engagement_weight, offset, top_k)
         status = index.vectors.status()
+        if context.current().role in PSEUDONYMISED:  # data scientists: no names (DESIGN §9)
+            result = replace(
+                result,
+                results=[
+                    replace(r, profile=replace(r.profile, display_name="")) for r in result.results
+                ],
+            )
         return RankOutcome(
             role=role,
             query=query,

@@ -1,0 +1,1 @@
+"""PrivacyService: consent, erasure, subject-access export, retention (issue 7)."""
