@@ -125,7 +125,8 @@ def test_bad_input_gets_field_violations_and_writes_nothing(stub):
                 pb.CreateCandidateRequest(candidate=person(headline=payload)), timeout=10
             )
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert "headline" in violations(err.value)
+        # the interceptor names a NUL by its request path (candidate.headline)
+        assert "headline" in {f.rsplit(".", 1)[-1] for f in violations(err.value)}
 
 
 def test_not_found_and_already_exists(stub):

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, Undefined, nodes
+from jinja2 import TemplateSyntaxError, Undefined, nodes, pass_eval_context
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -55,6 +55,11 @@ __all__ = [
 MAX_TEMPLATE_CHARS = 100_000
 MAX_FALLBACK_CHARS = 200
 MAX_OUTPUT_CHARS = 200_000
+# Loops are bounded so a template cannot spin: at most this many, nested at most this deep,
+# each over a merge tag (skills: ten items) or a literal list of at most MAX_LOOP_ITEMS.
+MAX_LOOPS = 20
+MAX_LOOP_DEPTH = 2
+MAX_LOOP_ITEMS = 50
 
 
 @dataclass(frozen=True)
@@ -183,9 +188,45 @@ def _environment(html: bool) -> SandboxedEnvironment:
         autoescape=html, undefined=_Missing, keep_trailing_newline=True, auto_reload=False
     )
     env.filters = {k: v for k, v in env.filters.items() if k in ALLOWED_FILTERS}
+    env.filters["replace"] = _bounded_replace(env.filters["replace"])
     env.tests = {k: v for k, v in env.tests.items() if k in ALLOWED_TESTS}
     env.globals.clear()
     return env
+
+
+def _bounded_replace(replace):
+    """The replace filter, refusing (before doing it) a replacement whose result would be
+    longer than any message may be: chained, it would otherwise grow a text exponentially."""
+
+    @pass_eval_context
+    def bounded(eval_ctx, s, old, new, count=None):
+        text, old_s, new_s = str(s), str(old), str(new)
+        hits = text.count(old_s) if old_s else len(text) + 1
+        if count is not None and count >= 0:
+            hits = min(hits, count)
+        if len(text) + hits * (len(new_s) - len(old_s)) > MAX_OUTPUT_CHARS:
+            raise SecurityError(f"replace would produce over {MAX_OUTPUT_CHARS} characters")
+        return replace(eval_ctx, s, old, new, count)
+
+    return bounded
+
+
+def _loop_depth(node: nodes.Node) -> int:
+    """How deeply `for` loops nest inside `node` (itself included)."""
+    inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
+    return inner + 1 if isinstance(node, nodes.For) else inner
+
+
+def _bounded_iterable(node: nodes.Node) -> bool:
+    """A loop may go over a merge tag or a bound name (bounded by the field limits), an
+    item of one (skills[0]), or a literal list or string of at most MAX_LOOP_ITEMS."""
+    if isinstance(node, nodes.Name | nodes.Getitem):
+        return True
+    if isinstance(node, nodes.List | nodes.Tuple):
+        return len(node.items) <= MAX_LOOP_ITEMS
+    if isinstance(node, nodes.Const):
+        return not isinstance(node.value, str) or len(node.value) <= MAX_LOOP_ITEMS
+    return False
 
 
 _ENVS = {False: _environment(False), True: _environment(True)}
@@ -312,6 +353,19 @@ def validate_template(text: str, field: str = "body", allowed: Iterable[str] | N
             refuse(node, "[", "only constant integer indexes (skills[0]) are allowed")
         elif isinstance(node, nodes.For) and node.recursive:
             refuse(node, "for", "recursive loops are not allowed")
+        elif isinstance(node, nodes.For) and not _bounded_iterable(node.iter):
+            refuse(
+                node,
+                "for",
+                f"loops go over a merge tag or a literal list of at most {MAX_LOOP_ITEMS} items",
+            )
+    loops = list(ast.find_all(nodes.For))
+    if len(loops) > MAX_LOOPS:
+        refuse(loops[MAX_LOOPS], "for", f"at most {MAX_LOOPS} loops in a template")
+    for node in loops:
+        if _loop_depth(node) > MAX_LOOP_DEPTH:
+            refuse(node, "for", f"loops nest at most {MAX_LOOP_DEPTH} deep")
+            break
     if problems:
         problems.sort()
         raise ValidationFailed(
@@ -427,13 +481,26 @@ def render(
     _check(text, frozenset(extra or ()))
     token = _fallbacks.set(dict(fallbacks or {}))
     try:
-        out = _compile(text, html).render(values)
+        out = _bounded_render(_compile(text, html), values)
     except SecurityError as err:
         raise ValidationFailed(Violation("template", f"unsafe template: {err}")) from None
     except TemplateError as err:
         raise ValidationFailed(Violation("template", f"cannot render: {err}")) from None
     finally:
         _fallbacks.reset(token)
-    if len(out) > MAX_OUTPUT_CHARS:
-        raise ValidationFailed(Violation("template", f"renders to over {MAX_OUTPUT_CHARS} chars"))
     return out
+
+
+def _bounded_render(template, values: Mapping[str, Any]) -> str:
+    """The rendered text, stopped as soon as it grows past MAX_OUTPUT_CHARS (not after a
+    loop has built it all in memory)."""
+    parts: list[str] = []
+    size = 0
+    for chunk in template.generate(values):
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            raise ValidationFailed(
+                Violation("template", f"renders to over {MAX_OUTPUT_CHARS} chars")
+            )
+        parts.append(chunk)
+    return "".join(parts)

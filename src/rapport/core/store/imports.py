@@ -25,9 +25,13 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",
 
 
 def fingerprint(options_key: str, fields: Mapping) -> str:
-    """Digest of one raw record and the import options that shape its meaning."""
+    """Digest of one raw record and the import options that shape its meaning.
+
+    "surrogatepass": a JSON record may escape a lone surrogate ("\\ud800"); validation
+    refuses that record, but its digest must not fail the whole import first."""
     raw = _CANONICAL.encode(fields)
-    return hashlib.blake2b(f"{options_key}\x1e{raw}".encode(), digest_size=16).hexdigest()
+    data = f"{options_key}\x1e{raw}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def known(session: Session, fingerprints: Iterable[str]) -> tuple[dict[str, str], set[str]]:

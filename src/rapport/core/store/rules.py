@@ -13,6 +13,7 @@ A rule is a conjunction of conditions. The vocabulary (field -> allowed ops):
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Text, and_, cast, not_, or_, select
@@ -50,6 +51,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 MAX_CONDITIONS = 50
 MAX_VALUES = 500
+# Longest value a condition takes: longer than any stored tag, source, id or URL, short
+# enough that a value never becomes a megabyte LIKE pattern run against every row.
+MAX_VALUE_CHARS = 2048
+MAX_DAYS = 36_500  # last_contacted_days: a century
+# NUL and other C0 controls are never part of a stored value (and PostgreSQL refuses NUL
+# in text outright, which would surface as an internal error instead of a bad request).
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def validate_rule(rule: Rule, prefix: str = "rule") -> None:
@@ -69,10 +77,14 @@ def validate_rule(rule: Rule, prefix: str = "rule") -> None:
         if c.op not in FIELDS[c.field]:
             problems.append(Violation(f"{at}.op", f"{c.field} takes {' | '.join(FIELDS[c.field])}"))
             continue
-        if not c.values or any(not v for v in c.values):
+        if not c.values or any(not v.strip() for v in c.values):
             problems.append(Violation(f"{at}.values", "needs at least one non-empty value"))
         elif len(c.values) > MAX_VALUES:
             problems.append(Violation(f"{at}.values", f"at most {MAX_VALUES} values"))
+        elif any(len(v) > MAX_VALUE_CHARS for v in c.values):
+            problems.append(Violation(f"{at}.values", f"at most {MAX_VALUE_CHARS} characters each"))
+        elif any(_CONTROL.search(v) for v in c.values):
+            problems.append(Violation(f"{at}.values", "contains control characters"))
         elif c.field == "seniority":
             bad = [v for v in c.values if v not in {s.value for s in Seniority} - {""}]
             if bad:
@@ -86,8 +98,13 @@ def validate_rule(rule: Rule, prefix: str = "rule") -> None:
                     Violation(f"{at}.values", f"unknown band {bad[0]!r}; one of {ENGAGEMENT_BANDS}")
                 )
         elif c.field == "last_contacted_days":
-            if len(c.values) != 1 or not c.values[0].isdigit():
+            days = c.values[0]
+            # ASCII digits only ("²".isdigit() holds, int() refuses it), and a span a date
+            # can go back (timedelta overflows past ~2.7 million years)
+            if len(c.values) != 1 or not (days.isascii() and days.isdigit()):
                 problems.append(Violation(f"{at}.values", "one whole number of days"))
+            elif int(days) > MAX_DAYS:
+                problems.append(Violation(f"{at}.values", f"at most {MAX_DAYS} days"))
         elif c.field == "reached_final_round" and c.values not in (("true",), ("false",)):
             problems.append(Violation(f"{at}.values", 'either "true" or "false"'))
     if problems:

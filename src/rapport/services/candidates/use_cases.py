@@ -478,7 +478,12 @@ class CandidateUseCases:
         """Skill conditions name canonical ids, whatever alias the caller typed."""
         return Rule(
             tuple(
-                Condition(c.field, c.op, tuple(self.taxonomy.resolve(v)[0] for v in c.values))
+                # blank values stay as they are, for validate_rule to refuse with the field
+                Condition(
+                    c.field,
+                    c.op,
+                    tuple(self.taxonomy.resolve(v)[0] if v.strip() else v for v in c.values),
+                )
                 if c.field == "skill"
                 else c
                 for c in rule.conditions

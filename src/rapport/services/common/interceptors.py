@@ -25,6 +25,7 @@ from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
 from rapport.core.context import RequestContext, reset, set_current
+from rapport.core.errors import ValidationFailed, Violation
 from rapport.services.common import errors
 from rapport.services.common.auth import Authorizer
 from rapport.services.common.deadlines import CallContext
@@ -114,7 +115,8 @@ def _unary_response(
         try:
             if streaming_request:
                 request = _RequestStream(call, request)
-            return call.run(inner, request, call.context)
+                return call.run(inner, request, call.context)
+            return call.run(_checked(inner), request, call.context)
         finally:
             call.finish()
 
@@ -129,6 +131,8 @@ def _stream_response(
         try:
             if streaming_request:
                 request = _RequestStream(call, request)
+            else:
+                call.run(refuse_nul, request)
             responses = call.run(lambda: iter(inner(request, call.context)))
         except BaseException:
             call.finish()
@@ -254,6 +258,48 @@ class _Call:
         return "OK"
 
 
+def _checked(inner: Behaviour) -> Behaviour:
+    def checked(request: Any, context: Any) -> Any:
+        refuse_nul(request)
+        return inner(request, context)
+
+    return checked
+
+
+def refuse_nul(message: Any, path: str = "") -> None:
+    """ValidationFailed naming the first string field of a request that holds a NUL
+    character: no stored text holds one, and PostgreSQL refuses it outright, which would
+    otherwise end the call as an internal error (and on SQLite store it)."""
+    if not hasattr(message, "ListFields"):
+        return
+    for fd, value in message.ListFields():
+        at = f"{path}.{fd.name}" if path else fd.name
+        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+            for key, item in value.items():
+                if isinstance(key, str) and "\x00" in key:
+                    _nul(f"{at}[{key!r}]")
+                if isinstance(item, str):
+                    if "\x00" in item:
+                        _nul(f"{at}[{key!r}]")
+                else:
+                    refuse_nul(item, f"{at}[{key!r}]")
+        elif fd.type == fd.TYPE_STRING:
+            items = value if fd.is_repeated else (value,)
+            for i, text in enumerate(items):
+                if "\x00" in text:
+                    _nul(f"{at}[{i}]" if fd.is_repeated else at)
+        elif fd.type == fd.TYPE_MESSAGE:
+            if fd.is_repeated:
+                for i, item in enumerate(value):
+                    refuse_nul(item, f"{at}[{i}]")
+            else:
+                refuse_nul(value, at)
+
+
+def _nul(field: str) -> None:
+    raise ValidationFailed(Violation(field, "contains a NUL character"))
+
+
 class _RequestStream:
     """The client's messages, refused once the call's deadline has passed."""
 
@@ -266,7 +312,9 @@ class _RequestStream:
 
     def __next__(self) -> Any:
         self._call.check_deadline()
-        return next(self._requests)
+        message = next(self._requests)
+        refuse_nul(message)
+        return message
 
 
 class _ResponseStream:
