@@ -10,6 +10,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -111,11 +112,43 @@ def channel(address: str, options=()):
     return open_channel(address, API_KEYS.get(address, ""), options=options)
 
 
+def _contact_keys() -> dict[str, str]:
+    """One set of contact-detail keys for benchmark stores (unless configured), in this
+    process's environment and every server's: a benchmark that seeds through its own
+    `Database` and reads through a server must seal and open with the same keys. Kept in
+    the temp directory so that stores kept by one run (`--keep`) open in the next."""
+    import secrets
+
+    from rapport.core.crypto import generate_key
+
+    path = Path(tempfile.gettempdir()) / "rapport-bench-contact-keys.json"
+    if not path.exists():
+        fresh = {
+            "RAPPORT_ENCRYPTION_KEYS": generate_key(),
+            "RAPPORT_LOOKUP_KEY": secrets.token_urlsafe(32),
+        }
+        path.write_text(json.dumps(fresh))
+        path.chmod(0o600)
+    stored = json.loads(path.read_text())
+    for name, value in stored.items():
+        os.environ.setdefault(name, value)
+    return {k: os.environ[k] for k in ("RAPPORT_ENCRYPTION_KEYS", "RAPPORT_LOOKUP_KEY")}
+
+
+CONTACT_KEYS = _contact_keys()
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without its RAPPORT_* settings, plus the run's contact
+    keys: what every `rapport` subprocess of a benchmark starts from."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")} | CONTACT_KEYS
+
+
 class Server:
     """`rapport serve` in a subprocess on a free port, with its own home and database."""
 
     def __init__(self, home: Path, url: str, **settings: str) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+        self.env = clean_env()
         self.env |= {
             "RAPPORT_HOME": str(home),
             "RAPPORT_DATABASE_URL": url,

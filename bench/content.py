@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import random
 import shutil
 import sys
@@ -37,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import numpy as np
-from common import Server, channel, git_commit, machine, percentiles, versions, write
+from common import Server, channel, clean_env, git_commit, machine, percentiles, versions, write
 from google.protobuf import timestamp_pb2
 from matching_rank import index_from_scratch, seed, wait_ready
 from rich.console import Console
@@ -421,7 +420,7 @@ def run(args) -> dict:
         home = work / "store"
         home.mkdir()
         url = f"sqlite:///{home / 'rapport.db'}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+        env = clean_env()
         env |= {"RAPPORT_HOME": str(home), "RAPPORT_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"}
         if args.store:  # a store seeded before (`--keep`): seeding 100k takes minutes
             for f in args.store.glob("rapport.db*"):

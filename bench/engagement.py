@@ -43,6 +43,7 @@ from common import (
     API_KEYS,
     NO_RATE_LIMIT,
     channel,
+    clean_env,
     create_admin_key,
     git_commit,
     machine,
@@ -75,7 +76,7 @@ PG_ADMIN = os.environ.get(
 
 # --------------------------------------------------------------------------------- setup
 def base_env(home: Path, url: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env = clean_env()
     return env | {
         "RAPPORT_HOME": str(home),
         "RAPPORT_DATABASE_URL": url,

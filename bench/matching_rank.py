@@ -7,12 +7,13 @@ the store plus a strict location filter), sequentially (p50/p99) and with 4 conc
 clients (QPS). Baseline in the same run: a unary GetRole round trip (the RPC floor).
 
     python bench/matching_rank.py [--sizes 10000,100000] [--encoder onnx] [--quick]
+        [--keep DIR]   # keep the seeded stores and indexes in DIR, and reuse them
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import Server, channel, git_commit, machine, percentiles, versions, write
+from common import Server, channel, clean_env, git_commit, machine, percentiles, versions, write
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
@@ -171,20 +172,36 @@ def qps(address: str, requests: list, clients: int, seconds: float) -> float:
 
 
 def bench_size(n: int, encoder: str, repeat: int, seconds: float, work: Path) -> dict:
-    home = work / f"n{n}"
+    home = work / f"n{n}-{encoder}"
     url = f"sqlite:///{home / 'rapport.db'}"
-    home.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
-    env |= {"RAPPORT_HOME": str(home), "RAPPORT_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"}
-    seed_s = seed(home, url, n, env)
-    console.print(f"seeded {n:,} candidates in {seed_s:.1f}s")
-    settings = Settings(
-        home=home, database_url=url, encoder=encoder, model_cache_dir=work / "models"
+    built = home / "built.json"  # a store kept by an earlier run (--keep) is used again
+    if built.exists():
+        seed_s, indexing, pool_id = json.loads(built.read_text())
+        console.print(f"reusing the store and index in {home}")
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        env = clean_env()
+        env |= {"RAPPORT_HOME": str(home), "RAPPORT_DATABASE_URL": url, "HF_HUB_OFFLINE": "1"}
+        seed_s = seed(home, url, n, env)
+        console.print(f"seeded {n:,} candidates in {seed_s:.1f}s")
+        settings = Settings(
+            home=home, database_url=url, encoder=encoder, model_cache_dir=work / "models"
+        )
+        indexing = index_from_scratch(settings)
+        console.print(f"indexed {indexing['vectors']:,} in {indexing['build_s']}s ({indexing})")
+        pool_id = make_pool(url, 0.05)
+        built.write_text(json.dumps([seed_s, indexing, pool_id]))
+    # MatchingService and the store it reads, nothing else: the other services' background
+    # work at start (the analytics ledger catching up with 1M seeded events, say) would be
+    # measured too
+    server = Server(
+        home,
+        url,
+        encoder=encoder,
+        model_cache_dir=str(work / "models"),
+        services="candidates,matching",
     )
-    indexing = index_from_scratch(settings)
-    console.print(f"indexed {indexing['vectors']:,} in {indexing['build_s']}s ({indexing})")
-    pool_id = make_pool(url, 0.05)
-    server = Server(home, url, encoder=encoder, model_cache_dir=str(work / "models"))
     try:
         with channel(server.address) as ch:
             stub = pb_grpc.MatchingServiceStub(ch)
@@ -221,8 +238,10 @@ def bench_size(n: int, encoder: str, repeat: int, seconds: float, work: Path) ->
         server.stop()
 
 
-def run(sizes: list[int], encoder: str = "onnx", quick: bool = False) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="rapport-rank-bench-"))
+def run(
+    sizes: list[int], encoder: str = "onnx", quick: bool = False, keep: Path | None = None
+) -> dict:
+    work = keep or Path(tempfile.mkdtemp(prefix="rapport-rank-bench-"))
     repeat, seconds = (40, 3.0) if quick else (300, 10.0)
     try:
         results = []
@@ -230,7 +249,8 @@ def run(sizes: list[int], encoder: str = "onnx", quick: bool = False) -> dict:
             results.append(bench_size(n, encoder, repeat, seconds, work))
             console.print(results[-1])
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
     return {
         "encoder": encoder,
         "top_k": 20,
@@ -270,8 +290,11 @@ def main() -> None:
     ap.add_argument("--encoder", default="onnx")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--keep", type=Path, default=None, help="keep stores and indexes here; reuse them"
+    )
     args = ap.parse_args()
-    result = run([int(s) for s in args.sizes.split(",")], args.encoder, args.quick)
+    result = run([int(s) for s in args.sizes.split(",")], args.encoder, args.quick, args.keep)
     console.print(table(result))
     payload = {
         "benchmark": "matching_rank",

@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from common import git_commit, machine, versions, write
+from common import clean_env, git_commit, machine, versions, write
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select, update
@@ -124,7 +124,7 @@ def free_port() -> int:
 
 
 def env_for(home: Path, url: str, sink: Sink, connections: int, batch: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    env = clean_env()
     return env | {
         "RAPPORT_HOME": str(home),
         "RAPPORT_DATABASE_URL": url,

@@ -39,3 +39,25 @@ def create_key(
 
 
 __all__ = ["create_key", "open_channel"]
+
+
+def audit_rows_eventually(settings, action: str, expected: set[str], timeout: float = 10.0):
+    """Audit rows of `action` once they name every id in `expected` (bulk reads are written
+    in batches off the request path, within a fraction of a second), or at the timeout."""
+    import time
+
+    from sqlalchemy import select
+
+    from rapport.core.store.schema import AuditRow
+
+    db = Database(settings.effective_database_url, settings=settings)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with db.read() as s:
+                rows = list(s.execute(select(AuditRow).where(AuditRow.action == action)).scalars())
+            if {r.target_id for r in rows} >= expected or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.05)
+    finally:
+        db.close()

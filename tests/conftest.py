@@ -3,6 +3,7 @@ schema when RAPPORT_DATABASE_URL points at PostgreSQL (the CI's second run)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -16,6 +17,14 @@ from rapport.core.config import Settings
 from rapport.core.store import db as store_db
 
 PG_URL = os.environ.get("RAPPORT_DATABASE_URL", "")
+# Contact details are sealed at rest with keys from the settings. Every store and server of
+# a test run uses these; subprocesses started with a clean RAPPORT_* environment and the
+# test's RAPPORT_HOME find the same keys in that home's key file (the `settings` fixture
+# writes it). Tests of the key file and of rotation pass their own.
+TEST_ENCRYPTION_KEY = "Jm1VtSg4k1zqKpnGQmc8nDwrvQ8NOiVvMRWyLZxScGc="
+TEST_LOOKUP_KEY = "rapport-tests-lookup-key-0123456789abcdef"
+os.environ.setdefault("RAPPORT_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
+os.environ.setdefault("RAPPORT_LOOKUP_KEY", TEST_LOOKUP_KEY)
 ON_POSTGRES = PG_URL.startswith("postgresql")
 
 
@@ -53,8 +62,19 @@ def model_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
+def write_key_file(home: Path) -> None:
+    """The test keys as `home`'s contact key file (rapport.core.crypto.KEY_FILE)."""
+    from rapport.core.crypto import KEY_FILE
+
+    path = home / KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"sealing": [TEST_ENCRYPTION_KEY], "lookup": TEST_LOOKUP_KEY}))
+    path.chmod(0o600)
+
+
 @pytest.fixture
 def settings(tmp_path, database_url, model_cache) -> Settings:
+    write_key_file(tmp_path / "home")
     return Settings(
         home=tmp_path / "home",
         encoder="fake",
@@ -70,7 +90,7 @@ def settings(tmp_path, database_url, model_cache) -> Settings:
 
 @pytest.fixture
 def db(settings):
-    database = store_db.Database(settings.effective_database_url)
+    database = store_db.Database(settings.effective_database_url, settings=settings)
     yield database
     database.close()
 

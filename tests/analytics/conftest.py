@@ -11,21 +11,11 @@ from rapport.core.config import Settings
 
 
 @pytest.fixture
-def settings(tmp_path, database_url, model_cache) -> Settings:
+def settings(settings) -> Settings:
     """The shared settings, with no ledger grace (rows written by a test are counted at
     once) and no background refresh (tests refresh explicitly or through a report)."""
-    return Settings(
-        home=tmp_path / "home",
-        encoder="fake",
-        model_cache_dir=model_cache,
-        index_follow_interval_s=0.05,
-        database_url=database_url,
-        port=0,
-        host="127.0.0.1",
-        max_workers=8,
-        shutdown_grace_s=2.0,
-        analytics_ledger_grace_s=0.0,
-        analytics_refresh_interval_s=0.0,
+    return settings.model_copy(
+        update={"analytics_ledger_grace_s": 0.0, "analytics_refresh_interval_s": 0.0}
     )
 
 

@@ -192,7 +192,7 @@ def snapshot(db) -> dict[str, int]:
 
 
 def _read_or_denial(action: str) -> bool:
-    return action.startswith("access.") or action.endswith((".read", ".list", ".preview"))
+    return action.startswith("access.") or action.endswith(("read", ".list", ".preview"))
 
 
 def denials(db, method: str) -> list[dict]:

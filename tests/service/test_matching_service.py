@@ -6,6 +6,7 @@ import time
 
 import grpc
 import pytest
+from auth_helpers import audit_rows_eventually
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -406,3 +407,32 @@ def test_erased_candidate_is_gone_within_two_seconds(stubs, people, db):
     with pytest.raises(grpc.RpcError) as err:
         matching.SimilarCandidates(pb.SimilarCandidatesRequest(candidate_id=people["ana"], top_k=3))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_bulk_reads_of_people_are_audited_per_person(settings, stubs, people):
+    """Lists, pool pages, segment previews, duplicates and rankings name every person they
+    showed, with the caller's key, in the hash-chained log (issue 7 item 3)."""
+    store, matching = stubs
+    wait_ready(matching)
+    everyone = set(people.values())
+    listed = {c.id for c in store.ListCandidates(cpb.ListCandidatesRequest()).candidates}
+    pool = store.CreatePool(cpb.CreatePoolRequest(pool=cpb.Pool(name="backend")))
+    store.AddToPool(cpb.AddToPoolRequest(pool_id=pool.id, candidate_ids=[people["ana"]]))
+    store.ListPool(cpb.ListPoolRequest(pool_id=pool.id))
+    rule = common_pb2.Rule(
+        conditions=[common_pb2.Condition(field="country", op="in", values=["gb"])]
+    )
+    store.PreviewSegment(cpb.PreviewSegmentRequest(rule=rule))
+    ranked = set(ids(rank(matching, top_k=3)))
+    assert listed == everyone and len(ranked) == 3
+    for action, expected in [
+        ("candidate.list_read", everyone),
+        ("pool.members_read", {people["ana"]}),
+        ("segment.preview_read", {people["dee"]}),
+        ("candidate.ranked_read", ranked),
+    ]:
+        rows = audit_rows_eventually(settings, action, expected)
+        assert {r.target_id for r in rows} == expected, action
+        assert {r.actor for r in rows} == {"test-admin"} and all(r.key_id for r in rows)
+    pool_rows = audit_rows_eventually(settings, "pool.members_read", set())
+    assert pool_rows[0].details == {"pool": pool.id}

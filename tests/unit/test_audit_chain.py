@@ -354,3 +354,49 @@ def test_a_change_equal_in_python_but_not_in_text_is_detected(db):
     with db.read() as s:
         result = audit.verify(s)
     assert (result.ok, result.first_bad_seq) == (False, 2)
+
+
+def test_bulk_reads_are_written_later_in_order_with_who_and_when_of_the_call(db):
+    from rapport.core.store.read_audit import ReadAuditor
+
+    auditor = ReadAuditor(db, interval=3600)  # no background round during the test
+    token = context.set_current(context.RequestContext(request_id="req-7", actor="bob"))
+    try:
+        auditor.note("candidate.list_read", ["c1", "c2"])
+        auditor.note("pool.members_read", ["c3"], details={"pool": "p1"})
+        auditor.note("candidate.list_read", [])  # an empty page: nothing to audit
+    finally:
+        context.reset(token)
+    with db.read() as s:
+        assert s.execute(select(AuditRow)).first() is None  # not on the request path
+    _write(db, 1)  # a write in between keeps its own place in the chain
+    assert auditor.flush() == 3
+    with db.read() as s:
+        rows = s.execute(select(AuditRow).order_by(AuditRow.seq)).scalars().all()
+        assert audit.verify(s).ok
+    reads = [(r.action, r.actor, r.request_id, r.target_id, r.details) for r in rows[1:]]
+    assert reads == [
+        ("candidate.list_read", "bob", "req-7", "c1", {}),
+        ("candidate.list_read", "bob", "req-7", "c2", {}),
+        ("pool.members_read", "bob", "req-7", "c3", {"pool": "p1"}),
+    ]
+    assert rows[1].at < rows[0].at  # stamped when read, not when written
+    auditor.note("candidate.list_read", ["c4"])
+    auditor.close()  # close writes what is left, and later notes are written at once
+    auditor.note("candidate.list_read", ["c5"])
+    with db.read() as s:
+        targets = s.execute(select(AuditRow.target_id).order_by(AuditRow.seq)).scalars().all()
+    assert targets[-2:] == ["c4", "c5"]
+
+
+def test_bulk_read_rows_are_kept_when_the_store_refuses_them_and_a_backlog_blocks(db):
+    from rapport.core.store.read_audit import ReadAuditor
+
+    auditor = ReadAuditor(db, interval=3600, max_pending=3)
+    _raw(db, "DROP TABLE audit_log")  # the store cannot take rows now
+    auditor.note("candidate.list_read", ["c1"])
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises
+        auditor.note("candidate.list_read", ["c2", "c3"])  # backlog: the reader writes
+    with pytest.raises(Exception):  # noqa: B017
+        auditor.flush()
+    assert auditor.backlog == 3  # nothing dropped

@@ -5,9 +5,9 @@ from __future__ import annotations
 import stat
 
 import pytest
-from cryptography.fernet import Fernet
 
 from rapport.core import crypto
+from rapport.core.crypto import generate_key
 
 
 def _keys(*fernet: str, lookup: str = "l" * 32) -> crypto.ContactKeys:
@@ -15,7 +15,7 @@ def _keys(*fernet: str, lookup: str = "l" * 32) -> crypto.ContactKeys:
 
 
 def test_seal_and_open_round_trip_without_plaintext_in_the_token():
-    keys = _keys(Fernet.generate_key().decode())
+    keys = _keys(generate_key())
     token = keys.seal("ada@example.com")
     assert "ada" not in token and keys.open(token) == "ada@example.com"
     assert keys.seal("ada@example.com") != token  # random IV: equal values do not show
@@ -24,7 +24,7 @@ def test_seal_and_open_round_trip_without_plaintext_in_the_token():
 
 
 def test_rotation_first_key_seals_all_keys_open_reseal_moves_tokens():
-    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    old, new = generate_key(), generate_key()
     before = _keys(old).seal("ada@example.com")
     rotated = _keys(new, old)
     assert rotated.open(before) == "ada@example.com"
@@ -38,15 +38,21 @@ def test_rotation_first_key_seals_all_keys_open_reseal_moves_tokens():
 
 
 def test_lookup_hash_is_keyed_stable_across_rotation_and_separates_kinds():
-    a = _keys(Fernet.generate_key().decode())
-    b = _keys(Fernet.generate_key().decode())  # same lookup key, other sealing key
-    other = _keys(Fernet.generate_key().decode(), lookup="k" * 32)
+    a = _keys(generate_key())
+    b = _keys(generate_key())  # same lookup key, other sealing key
+    other = _keys(generate_key(), lookup="k" * 32)
     h = a.lookup_hash("email", "ada@example.com")
-    assert len(h) == 64 and h == b.lookup_hash("email", "ada@example.com")
+    assert len(h) == 32 and h == b.lookup_hash("email", "ada@example.com")
     assert h != other.lookup_hash("email", "ada@example.com")
     assert h != a.lookup_hash("phone", "ada@example.com")
+    fast = a.lookup_hasher()  # the import path's hasher: the same HMAC, any key length
+    assert fast("email", "ada@example.com") == h and fast("phone", "ünï") == a.lookup_hash(
+        "phone", "ünï"
+    )
+    long_key = _keys(generate_key(), lookup="q" * 100)
+    assert long_key.lookup_hasher()("email", "x") == long_key.lookup_hash("email", "x")
     with pytest.raises(ValueError, match="32 bytes"):
-        _keys(Fernet.generate_key().decode(), lookup="short")
+        _keys(generate_key(), lookup="short")
 
 
 def test_key_file_is_created_once_private_and_reused(tmp_path):
@@ -59,7 +65,7 @@ def test_key_file_is_created_once_private_and_reused(tmp_path):
 
 
 def test_configured_keys_win_over_the_file(tmp_path):
-    k1, k2 = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    k1, k2 = generate_key(), generate_key()
     keys = crypto.load_or_create(tmp_path, f"{k1}, {k2}", "z" * 40)
     assert not (tmp_path / crypto.KEY_FILE).exists()
     assert _keys(k1).open(keys.seal("v")) == "v"

@@ -46,8 +46,8 @@ def _seed(db, n: int, seed: int = 3) -> list[SeedPerson]:
 
 
 def _pk_by_email(session) -> dict[str, int]:
-    rows = session.execute(select(CandidateRow.pk, CandidateRow.emails)).all()
-    return {emails[0]: pk for pk, emails in rows if emails}
+    rows = session.execute(select(CandidateRow.pk, CandidateRow.contacts)).all()
+    return {c.emails[0]: pk for pk, c in rows if c.emails}
 
 
 def _reference(session, as_of: datetime) -> pd.DataFrame:

@@ -41,11 +41,55 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
     from rapport.core.store import db
 
     settings = Settings()
-    db.upgrade(settings.effective_database_url, revision)
+    db.upgrade(settings.effective_database_url, revision, settings=settings)
     if ctx.obj.json:
         emit_json({"revision": revision, "database": _redact(settings.effective_database_url)})
     else:
         console.print(f"database at {_redact(settings.effective_database_url)} is at {revision}")
+
+
+@db_app.command("rotate-keys")
+def db_rotate_keys(
+    ctx: typer.Context,
+    batch: int = typer.Option(1000, "--batch", min=1, max=100_000, help="Rows per transaction."),
+) -> None:
+    """Re-seal every contact detail with the first key of RAPPORT_ENCRYPTION_KEYS.
+
+    Put the new key first (old keys after it), run this, then remove the old keys. An
+    interrupted run is resumed by running it again. The lookup key is not rotated.
+    """
+    from rapport.core.store.db import Database
+    from rapport.core.store.rotation import rotate
+
+    settings = Settings()
+    db = Database(settings.effective_database_url, settings=settings)
+    try:
+        report = rotate(db, batch=batch)
+    finally:
+        db.close()
+    counts = {
+        "scanned": report.scanned,
+        "resealed": report.resealed,
+        "merges_resealed": report.merges_resealed,
+        "sends_resealed": report.sends_resealed,
+    }
+    if ctx.obj.json:
+        emit_json(counts)
+    else:
+        console.print(key_value_table("contact details re-sealed with the first key", counts))
+
+
+@db_app.command("new-key")
+def db_new_key(ctx: typer.Context) -> None:
+    """Print a new contact-detail sealing key (32 random bytes, urlsafe base64) to put first
+    in RAPPORT_ENCRYPTION_KEYS before `rapport db rotate-keys`."""
+    from rapport.core.crypto import generate_key
+
+    key = generate_key()
+    if ctx.obj.json:
+        emit_json({"key": key})
+    else:
+        print(key)
 
 
 def seed(
@@ -65,7 +109,7 @@ def seed(
         console.print(GROUND_TRUTH_DOC)
         return
     settings = Settings()
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings=settings)
     now = datetime.now(UTC).replace(microsecond=0)
     people = generate_people(candidates, seed_value, now=now)
     with Progress(

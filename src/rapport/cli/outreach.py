@@ -540,7 +540,7 @@ def run(
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings=settings)
     scheduler = Scheduler(db, settings, batch_size=batch)
     stop = _until_signal()
     json_out = ctx.obj.json
@@ -578,7 +578,7 @@ def inbox(
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings=settings)
     mail = MailSettings.from_settings(settings)
     host = host or settings.outreach_inbox_host
     port = settings.outreach_inbox_port if port is None else port

@@ -514,7 +514,7 @@ def rebuild_ledger(ctx: typer.Context) -> None:
     from rapport.core.store.db import Database
 
     settings = Settings()
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings=settings)
     try:
         with db.read() as session:
             _, head, _ = ledger.position(session)

@@ -142,6 +142,14 @@ class Settings(BaseSettings):
     tls_client_key_file: Path | None = None  # client: its private key
     # Privacy (issue 7): erasure tombstones, retention of idle records.
     privacy_salt: SecretStr = SecretStr("")  # tombstone HMAC key; "": generated, kept in the DB
+    # Contact details at rest (issue 7 item 8): AES-256-GCM keys (urlsafe base64 of 32
+    # bytes, as `rapport db new-key` prints them), comma-separated, the first seals and all
+    # open (rotation: prepend a new key, run `rapport db rotate-keys`, then drop the old
+    # one); the lookup key (>= 32 bytes) keys the hashes identities are found by and is
+    # never rotated by that command. "": generated once into
+    # <home>/secrets/contact-keys.json (mode 0600).
+    encryption_keys: SecretStr = SecretStr("")
+    lookup_key: SecretStr = SecretStr("")
     retention_idle_months: int = 24  # no activity for this long: anonymised; 0: never
     retention_keep_stages: str = "screen,interview,final_round,offer"  # active process: kept
     retention_interval_s: float = 86_400.0  # scheduled retention run in the privacy service; 0: off

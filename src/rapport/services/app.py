@@ -34,16 +34,26 @@ class Peers:
     forget: list[Callable] = field(default_factory=list)
 
 
-def _engagement_source(settings: Settings, peers: Peers):
+def _engagement_source(settings: Settings, peers: Peers) -> tuple[object, Callable[[], None]]:
     """The engagement scores a service blends in: in-process when EngagementService runs
-    here, else over gRPC from RAPPORT_ENGAGEMENT_SERVER (returned second, to close), else
-    none."""
+    here, else over gRPC from RAPPORT_ENGAGEMENT_SERVER, else none; and what closes it
+    (the remote's channel) when the service stops."""
     if peers.engagement is not None or not settings.engagement_server:
-        return peers.engagement, None
+        return peers.engagement, lambda: None
     from rapport.services.engagement.source import RemoteEngagement
 
     remote = RemoteEngagement(settings.engagement_server, **peer_channel(settings))
-    return remote, remote
+    return remote, remote.close
+
+
+def _in_turn(*steps: Callable[[], None]) -> Callable[[], None]:
+    """One shutdown hook running `steps` in order."""
+
+    def run() -> None:
+        for step in steps:
+            step()
+
+    return run
 
 
 def _candidates(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
@@ -87,23 +97,17 @@ def _matching(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     from rapport.services.matching.servicer import SERVICE_NAME, MatchingServicer, add_to_server
     from rapport.services.matching.use_cases import MatchingUseCases
 
-    engagement, remote = _engagement_source(settings, peers)
+    engagement, close_engagement = _engagement_source(settings, peers)
     keeper = build_keeper(settings, db)
     peers.matching_index = keeper
     servicer = MatchingServicer(
         MatchingUseCases(db, keeper, weights_from(settings), engagement=engagement)
     )
     keeper.start()
-
-    def shutdown() -> None:
-        keeper.close()
-        if remote is not None:
-            remote.close()
-
     return ServiceSpec(
         SERVICE_NAME,
         lambda server: add_to_server(servicer, server),
-        on_shutdown=shutdown,
+        on_shutdown=_in_turn(keeper.close, close_engagement),
     )
 
 
@@ -115,7 +119,7 @@ def _content(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     from rapport.services.content.use_cases import ContentUseCases, policy_config
 
     keeper = peers.matching_index
-    engagement, remote = _engagement_source(settings, peers)
+    engagement, close_engagement = _engagement_source(settings, peers)
     encoders = EncoderHolder(
         load=lambda: load_encoder(
             settings.encoder, settings.models_dir, threads=settings.encoder_threads or None
@@ -136,14 +140,10 @@ def _content(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     peers.forget.append(use_cases.forget)
     encoders.start()
     library.start()
-
-    def shutdown() -> None:
-        use_cases.close()
-        if remote is not None:
-            remote.close()
-
     return ServiceSpec(
-        SERVICE_NAME, lambda server: add_to_server(servicer, server), on_shutdown=shutdown
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        on_shutdown=_in_turn(use_cases.close, close_engagement),
     )
 
 
@@ -184,20 +184,14 @@ def _privacy(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     from rapport.services.privacy.servicer import SERVICE_NAME, PrivacyServicer, add_to_server
     from rapport.services.privacy.use_cases import PrivacyUseCases
 
-    engagement, remote = _engagement_source(settings, peers)
+    engagement, close_engagement = _engagement_source(settings, peers)
     use_cases = PrivacyUseCases(db, settings, engagement=engagement, on_erased=peers.forget)
     servicer = PrivacyServicer(use_cases)
     use_cases.start()
-
-    def shutdown() -> None:
-        use_cases.close()
-        if remote is not None:
-            remote.close()
-
     return ServiceSpec(
         SERVICE_NAME,
         lambda server: add_to_server(servicer, server),
-        on_shutdown=shutdown,
+        on_shutdown=_in_turn(use_cases.close, close_engagement),
         # an erasure deletes a person's whole history; a retention run anonymises many
         deadlines={"EraseCandidate": 120.0, "RunRetention": 3600.0, "VerifyAudit": 3600.0},
     )
@@ -241,7 +235,7 @@ def build_specs(settings: Settings, db: Database, services: str = "all") -> list
 
 def start(settings: Settings, *, services: str = "all", port: int | None = None):
     """Open the store and start a server. Returns (server, port, health, db)."""
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings=settings)
     specs = build_specs(settings, db, services)
     authorizer = Authorizer(db, settings) if settings.auth_enabled else None
     server, bound, health = build_server(settings, specs, port=port, authorizer=authorizer)

@@ -505,7 +505,7 @@ def train_engagement(
     cut = parse_cutoff(cutoff)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings=settings)
     try:
         with db.read() as session:
             span = data_span(session)

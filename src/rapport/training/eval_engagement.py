@@ -51,6 +51,7 @@ from rapport.core.seeding import (
     generate_people,
 )
 from rapport.core.store import db as store_db
+from rapport.core.store import sealing
 from rapport.core.store.schema import IdentityRow
 from rapport.core.store.seed_loader import load_people
 from rapport.models.engagement.features import build_features, data_span
@@ -144,6 +145,7 @@ def evaluate_store(
             timings["seed"] = round(time.perf_counter() - started, 1)
             with db.read() as session:
                 planned = plan_cutoffs(*data_span(session), horizon, count=cutoffs, now=now)
+                # identities hold keyed hashes of emails: look people up by theirs
                 by_email = dict(
                     session.execute(
                         select(IdentityRow.value, IdentityRow.candidate_pk).where(
@@ -151,6 +153,7 @@ def evaluate_store(
                         )
                     ).all()
                 )
+                email_hash = sealing.lookup_mapper(session)
             progress(f"training on {len(planned)} cutoffs")
             t0 = time.perf_counter()
             ds = build_dataset(db, planned, horizon)
@@ -161,7 +164,9 @@ def evaluate_store(
             pk_of: dict[int, int] = {}  # id(person) -> pk
             seen: dict[int, int] = {}
             for p in persons:
-                pk = by_email.get(p.draft.emails[0]) if p.draft.emails else None
+                pk = (
+                    by_email.get(email_hash("email", p.draft.emails[0])) if p.draft.emails else None
+                )
                 if pk is not None:
                     pk_of[id(p)] = pk
                     seen[pk] = seen.get(pk, 0) + 1

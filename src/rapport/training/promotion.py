@@ -98,7 +98,7 @@ def _actor() -> str:
 
 
 def _audit(settings: Settings, action: str, version: str, details: dict) -> None:
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings=settings)
     token = context.set_current(context.RequestContext(actor=_actor()))
     try:
         with db.transaction() as session:
@@ -124,7 +124,7 @@ def fresh_holdout(settings: Settings, horizon_days: float, now: datetime | None 
     from datetime import timedelta
 
     horizon = timedelta(days=horizon_days)
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings=settings)
     try:
         with db.read() as session:
             span = data_span(session)

@@ -574,3 +574,58 @@ def test_connections_never_interleave_when_one_is_slower(db, outreach, person, s
 
     assert (stats.sent, stats.failed, stats.retried) == (24, 0, 0)
     assert sorted(sink.message_id_counts().values()) == [1] * 24
+
+
+def test_the_address_a_message_went_to_is_sealed_at_rest(
+    db, settings, outreach, person, sink, run_scheduler
+):
+    """outreach_sends holds the recipient sealed and its keyed hash (issue 7 item 8): the
+    raw table has no address, reads open it, a reply from it is still found, and key
+    rotation re-seals it."""
+    from pydantic import SecretStr
+    from sqlalchemy import Text, type_coerce
+
+    from rapport.core.crypto import generate_key
+    from rapport.core.store import sealing
+    from rapport.core.store.db import Database
+    from rapport.core.store.outreach_delivery import find_thread
+    from rapport.core.store.rotation import rotate
+
+    ana = person("Ana")
+    seq = outreach.create_sequence(Sequence(name="One step", steps=(INTRO,)))
+    outreach.enrol(seq.id, candidate_ids=[ana])
+    run_scheduler()
+    to = address(db, ana)
+    (sent,) = sends(db, ana)
+    assert sent.to_address == to  # opened on read
+    raw = OutreachSendRow.__table__.c.to_address
+    with db.read() as s:
+        stored, hashed = s.execute(select(type_coerce(raw, Text()), OutreachSendRow.to_hash)).one()
+        hit, method = find_thread(
+            s,
+            in_reply_to="",
+            references=(),
+            tokens=(),
+            from_address=to.upper(),
+            since=datetime.now(UTC) - timedelta(days=1),
+        )
+    assert to not in stored and stored.startswith("g1.")
+    assert hashed == sealing.keys_of(db.engine).lookup_hash("email", to)
+    assert method == "from_address" and hit.candidate_id == ana
+
+    new, old = generate_key(), settings.encryption_keys.get_secret_value()
+    both = Database(
+        db.url, settings=settings.model_copy(update={"encryption_keys": SecretStr(f"{new},{old}")})
+    )
+    try:
+        assert rotate(both).sends_resealed == 1
+    finally:
+        both.close()
+    only_new = Database(
+        db.url, settings=settings.model_copy(update={"encryption_keys": SecretStr(new)})
+    )
+    try:
+        with only_new.read() as s:
+            assert s.execute(select(OutreachSendRow.to_address)).scalar_one() == to
+    finally:
+        only_new.close()

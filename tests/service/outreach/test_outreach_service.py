@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from auth_helpers import audit_rows_eventually
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -208,6 +209,8 @@ def test_unenrol_and_list_enrolments_with_their_sends(db, settings, outreach, ad
         pb.ListEnrolmentsRequest(sequence_id=seq.id, include_sends=True)
     ).enrolments
     by_candidate = {e.candidate_id: e for e in listed}
+    read = audit_rows_eventually(settings, "outreach.enrolments_read", {ana, ben})
+    assert {r.target_id for r in read} == {ana, ben}  # who saw the addresses mailed
     assert by_candidate[ana].state == "active"
     assert by_candidate[ana].next_step_key == "nudge"
     [sent] = by_candidate[ana].sends

@@ -811,7 +811,7 @@ def hour_stats(session: Session, query) -> HourStats:
         if not n:
             return HourStats(0, float("nan"), float("nan"))
         return HourStats(int(n), float(median), float(p90))
-    values = [float(v) for (v,) in session.execute(select(h).where(h >= 0).order_by(h))]
+    values = sorted(session.execute(select(h).where(h >= 0)).scalars())
     if not values:
         return HourStats(0, float("nan"), float("nan"))
     return HourStats(len(values), _quantile(values, 0.5), _quantile(values, 0.9))

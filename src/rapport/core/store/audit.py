@@ -112,6 +112,42 @@ def _hasher(at: str, actor, key_id, request_id, action, target_type, details_jso
 # ------------------------------------------------------------------ writing
 
 
+@dataclass(frozen=True)
+class Pending:
+    """One `record` call made earlier and written later (the batched read audit): who and
+    when are captured at the call, not at the write."""
+
+    at: datetime
+    actor: str
+    key_id: str
+    request_id: str
+    action: str
+    target_type: str
+    target_ids: tuple[str, ...]
+    details_json: str
+
+
+def pending(
+    action: str,
+    target_ids: Iterable[str] = ("",),
+    *,
+    target_type: str = "candidate",
+    details: Mapping | None = None,
+) -> Pending:
+    """What `record` would append now, for `append` to write later."""
+    ctx = context.current()
+    return Pending(
+        datetime.now(UTC),
+        ctx.actor,
+        getattr(ctx, "key_id", "") or "",
+        ctx.request_id,
+        action,
+        target_type,
+        tuple("" if t is None else str(t) for t in target_ids),
+        canonical_details(details),
+    )
+
+
 def record(
     session: Session,
     action: str,
@@ -121,29 +157,39 @@ def record(
     details: Mapping | None = None,
 ) -> None:
     """Append one row per target id to the chain, in the caller's transaction."""
-    ids = ["" if t is None else str(t) for t in target_ids]
-    if not ids:
-        return
-    ctx = context.current()
-    actor, request_id = ctx.actor, ctx.request_id
-    key_id = getattr(ctx, "key_id", "") or ""
-    at = datetime.now(UTC)
-    details_json = canonical_details(details)
-    details = json.loads(details_json)  # stored exactly as hashed (tuples, int keys, ...)
-    digest = _hasher(canonical_at(at), actor, key_id, request_id, action, target_type, details_json)
+    append(session, [pending(action, target_ids, target_type=target_type, details=details)])
 
-    last, prev = _claim(session, len(ids))
-    seq = last - len(ids)
+
+def append(session: Session, entries: Iterable[Pending]) -> int:
+    """Append the rows of `entries` to the chain in the caller's transaction (one claim on
+    the head for all of them); returns how many rows were written."""
+    entries = [e for e in entries if e.target_ids]
+    n = sum(len(e.target_ids) for e in entries)
+    if not n:
+        return 0
+    last, prev = _claim(session, n)
+    seq = last - n
     rows = []
-    for tid in ids:
-        seq += 1
-        h = digest(seq, tid, prev)
-        rows.append(
-            (seq, at, actor, key_id, request_id, action, target_type, tid, details, prev, h)
+    for e in entries:
+        details = json.loads(e.details_json)  # stored exactly as hashed
+        digest = _hasher(
+            canonical_at(e.at),
+            e.actor,
+            e.key_id,
+            e.request_id,
+            e.action,
+            e.target_type,
+            e.details_json,
         )
-        prev = h
+        head = (e.at, e.actor, e.key_id, e.request_id, e.action, e.target_type)
+        for tid in e.target_ids:
+            seq += 1
+            h = digest(seq, tid, prev)
+            rows.append((seq, *head, tid, details, prev, h))
+            prev = h
     bulk.copy_rows(session, AUDIT, COLUMNS, rows)
     session.execute(_SET_HASH, {"hash": prev})
+    return n
 
 
 def _claim(session: Session, n: int) -> tuple[int, str]:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from rapport.core.store import sealing
 from rapport.core.store.schema import UtcDateTime
 
 
@@ -63,7 +64,9 @@ def _statement(
     converters = []
     for name in columns:
         col_type = table.c[name].type
-        if isinstance(col_type, JSON):
+        if isinstance(col_type, sealing.SealedContacts):
+            converters.append(_SEAL)  # bound to the connection's keys in copy_rows
+        elif isinstance(col_type, JSON):
             converters.append(_json)
         elif isinstance(col_type, UtcDateTime) and dialect == "sqlite":
             converters.append(_sqlite_datetime)
@@ -95,7 +98,11 @@ def copy_rows(
     conn = session.connection()
     dialect = conn.dialect
     sql, converters = _statement(table, columns, dialect.name, dialect.paramstyle)
-    convert = [(i, conv) for i, conv in enumerate(converters) if conv is not None]
+    convert = [
+        (i, sealing.sealer(dialect) if conv is _SEAL else conv)
+        for i, conv in enumerate(converters)
+        if conv is not None
+    ]
     if convert:
         rows = (_converted(values, convert) for values in rows)
     if dialect.name == "postgresql":
@@ -115,6 +122,10 @@ def copy_rows(
             ) from exc
         return
     conn.exec_driver_sql(sql, list(rows))
+
+
+def _SEAL(value):  # a marker: contact columns are sealed with the connection's keys
+    raise AssertionError("replaced by sealing.sealer in copy_rows")
 
 
 def _converted(values: Sequence, convert: Sequence[tuple[int, Callable]]) -> tuple:

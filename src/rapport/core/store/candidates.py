@@ -36,9 +36,10 @@ from rapport.core.errors import (
 )
 from rapport.core.ids import uuid7, uuid7s
 from rapport.core.privacy import ERASED_MESSAGE
-from rapport.core.store import audit, bulk, feed, paging, tombstones
+from rapport.core.store import audit, bulk, feed, paging, sealing, tombstones
 from rapport.core.store.rules import compile_for_count, compile_rule
 from rapport.core.store.schema import CandidateRow, CandidateSkillRow, IdentityRow, SkillRow
+from rapport.core.store.sealing import Contacts, kinds_mask
 
 ACTIVE = "active"
 MERGED = "merged"
@@ -66,9 +67,8 @@ _ROW_FIELDS = (
     "country",
     "timezone",
     "languages",
-    "emails",
-    "phones",
-    "profile_urls",
+    "contacts",
+    "contact_kinds",
     "source",
     "tags",
 )
@@ -101,24 +101,24 @@ def _row_tuple(draft: CandidateDraft) -> tuple:
         draft.country,
         draft.timezone,
         draft.languages,
-        draft.emails,
-        draft.phones,
-        draft.profile_urls,
+        Contacts(draft.emails, draft.phones, draft.profile_urls),  # sealed by the column type
+        kinds_mask(draft.emails, draft.phones, draft.profile_urls),
         draft.source,
         draft.tags,
     )
 
 
 def _to_domain(row, skills: Sequence[SkillClaim], merged_into: str) -> Candidate:
+    contacts = row.contacts  # opened by the column type
     return Candidate(
         id=row.id,
         pk=row.pk,
         external_id=row.external_id,
         first_name=row.first_name,
         last_name=row.last_name,
-        emails=list(row.emails),
-        phones=list(row.phones),
-        profile_urls=list(row.profile_urls),
+        emails=list(contacts.emails),
+        phones=list(contacts.phones),
+        profile_urls=list(contacts.profile_urls),
         headline=row.headline,
         summary=row.summary,
         current_company=row.current_company,
@@ -299,13 +299,17 @@ def new_pks(session: Session, n: int) -> list[int]:
 
 
 def identity_owners(
-    session: Session, pairs: Iterable[tuple[str, str]]
+    session: Session,
+    pairs: Iterable[tuple[str, str]],
+    stored: sealing.StoredValues | None = None,
 ) -> dict[tuple[str, str], int]:
-    """Which candidate pk holds each (kind, value) identity, for those that are held."""
-    pairs = set(pairs)
-    if not pairs:
+    """Which candidate pk holds each (kind, value) identity, for those that are held.
+    Contact kinds are looked up by their keyed hash (the identities table holds no values);
+    `stored` caches those hashes across calls."""
+    by_stored = sealing.stored_pairs(session, set(pairs), stored)
+    if not by_stored:
         return {}
-    values = {v for _, v in pairs}
+    values = {v for _, v in by_stored}
     found: dict[tuple[str, str], int] = {}
     rows = session.execute(
         select(IdentityRow.kind, IdentityRow.value, IdentityRow.candidate_pk).where(
@@ -313,8 +317,9 @@ def identity_owners(
         )
     )
     for kind, value, pk in rows:
-        if (kind, value) in pairs:
-            found[(kind, value)] = pk
+        pair = by_stored.get((kind, value))
+        if pair is not None:
+            found[pair] = pk
     return found
 
 
@@ -359,7 +364,9 @@ def sync_identities(
     External ids other than the record's own (gained by merging in another record) stay,
     so re-imports from either source system still find the survivor.
     """
-    wanted = {(str(k), v) for k, v in draft.identities()}
+    stored = sealing.lookup_mapper(session)
+    previous_external_id = stored(_EXTERNAL_ID, previous_external_id)
+    wanted = {(str(k), stored(str(k), v)) for k, v in draft.identities()}
     have = set(
         session.execute(
             select(IdentityRow.kind, IdentityRow.value).where(IdentityRow.candidate_pk == pk)
@@ -449,10 +456,17 @@ def update(
     sync_identities(session, pk, draft, previous_external_id=row.external_id)
     replace_skills(session, pk, draft.skills)
     feed.append(session, [(candidate_id, "updated")])
-    changed = sorted(
-        k for k, v in values.items() if getattr(row, k, v) != v and k != "content_hash"
+    changed = {
+        k
+        for k, v in values.items()
+        if getattr(row, k, v) != v and k not in ("content_hash", "contacts", "contact_kinds")
+    }
+    changed.update(
+        name
+        for name, old, new in zip(Contacts._fields, row.contacts, values["contacts"], strict=True)
+        if list(old) != list(new)
     )
-    audit.record(session, "candidate.update", [candidate_id], details={"fields": changed})
+    audit.record(session, "candidate.update", [candidate_id], details={"fields": sorted(changed)})
     session.expire(row)
     return load_many(session, [pk])[0]
 
@@ -582,6 +596,42 @@ def merge_into(existing: CandidateDraft, incoming: CandidateDraft) -> CandidateD
     return out
 
 
+def _sealed_row(draft: CandidateDraft, token: str) -> tuple:
+    row = list(_row_tuple(draft))
+    row[_CONTACTS_AT] = sealing.SealedToken(token)
+    return tuple(row)
+
+
+_CONTACTS_AT = _ROW_FIELDS.index("contacts")
+
+
+def _prepared(session, keys_of, content_hashes, stored) -> dict[int, str]:
+    """What the validation worker sealed and hashed for these drafts (see sealing.Prepared):
+    lookup values go into `stored`; returns {draft index: sealed contacts}. Nothing is
+    used unless the worker's keys are this writer's (checked on the first prepared draft),
+    and the sealed contacts are used only for drafts inserted as they are."""
+    if not content_hashes:
+        return {}
+    ready = [
+        i
+        for i, h in enumerate(content_hashes)
+        if type(h) is sealing.Prepared and len(h.stored) == len(keys_of[i])
+    ]
+    if not ready:
+        return {}
+    keys, first = sealing.keys_of(session), content_hashes[ready[0]]
+    probe = next(iter(keys_of[ready[0]]), None)
+    same_lookup = probe is None or stored[probe] == first.stored[0]
+    if not (same_lookup and keys.sealed_with_first(first.sealed)):
+        return {}
+    out = {}
+    for i in ready:
+        h = content_hashes[i]
+        stored.update(zip(keys_of[i], h.stored, strict=True))
+        out[i] = h.sealed
+    return out
+
+
 def upsert_batch(
     session: Session,
     drafts: Sequence[CandidateDraft],
@@ -601,7 +651,10 @@ def upsert_batch(
     keys_of = [identity_keys(d) for d in drafts]
     pairs = {kv for keys in keys_of for kv in keys}
     erased = tombstones.erased_keys(session, pairs)
-    owners = identity_owners(session, pairs)
+    stored = sealing.StoredValues(session)  # lookup hashes, computed once per identity
+    worker_sealed = _prepared(session, keys_of, content_hashes, stored)  # by draft index
+    sealed_new: dict[int, str] = {}  # by temp key: new records inserted as the worker sealed
+    owners = identity_owners(session, pairs, stored)
     existing = {c.pk: c for c in load_many(session, sorted(set(owners.values())))}
     existing_drafts = {pk: c.draft() for pk, c in existing.items()}
     stored_hash = (
@@ -665,6 +718,8 @@ def upsert_batch(
             continue
         if distinct:
             pk = distinct[0]
+            if pk < 0:
+                sealed_new.pop(pk, None)  # merged: sealed again from the merged lists
             current = pending_new[pk] if pk < 0 else existing_drafts[pk]
             before = hash_of(pk)
             merged = merge_into(current, draft)
@@ -679,8 +734,10 @@ def upsert_batch(
             pk = -(len(pending_new) + 1)
             pending_new[pk] = draft
             pending_created[pk] = created_at[i]
+            if i in worker_sealed:
+                sealed_new[pk] = worker_sealed[i]
             if content_hashes is not None:
-                hashes[pk] = content_hashes[i]
+                hashes[pk] = str(content_hashes[i])  # a plain str (may be sealing.Prepared)
             step = Outcome.CREATED
         for kv in keys:
             owners[kv] = pk
@@ -698,7 +755,7 @@ def upsert_batch(
             (
                 real_pk[t],
                 new_ids[t],
-                *_row_tuple(d),
+                *(_row_tuple(d) if t not in sealed_new else _sealed_row(d, sealed_new[t])),
                 hash_of(t),
                 1,
                 ACTIVE,
@@ -744,17 +801,19 @@ def upsert_batch(
             ),
         )
         held = set(
-            identity_owners(session, [kv for pk in changed for kv in identity_keys(final[pk])])
+            identity_owners(
+                session, [kv for pk in changed for kv in identity_keys(final[pk])], stored
+            )
         )
         bulk.copy_rows(
             session,
             IDENTITIES,
             ("candidate_pk", "kind", "value"),
             (
-                (pk, kind, value)
+                (pk, kv[0], stored[kv])
                 for pk, d in final.items()
-                for kind, value in identity_keys(d)
-                if (kind, value) not in held
+                for kv in identity_keys(d)
+                if kv not in held
             ),
         )
 

@@ -7,6 +7,7 @@ to serve a database whose revision is not the code's head.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapport.core.errors import SchemaOutOfDate
+from rapport.core.store import sealing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -63,14 +65,25 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema at `url` to `revision` (what `rapport db upgrade` runs)."""
+def upgrade(url: str, revision: str = "head", *, settings=None) -> None:
+    """Bring the schema at `url` to `revision` (what `rapport db upgrade` runs). Migrations
+    that seal or open contact details use the keys `settings` configure (default: the
+    environment's)."""
+    _migrate(command.upgrade, url, revision, settings)
+
+
+def downgrade(url: str, revision: str, *, settings=None) -> None:
+    _migrate(command.downgrade, url, revision, settings)
+
+
+def _migrate(run, url: str, revision: str, settings) -> None:
     engine = make_engine(url)
+    sealing.install(engine, settings)
     try:
         with engine.begin() as conn:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+            run(cfg, revision)
     finally:
         engine.dispose()
 
@@ -89,9 +102,11 @@ def current_revision(engine: Engine) -> str | None:
 class Database:
     """One engine and its session factory; checks the schema revision on open."""
 
-    def __init__(self, url: str, *, check_schema: bool = True) -> None:
+    def __init__(self, url: str, *, check_schema: bool = True, settings=None) -> None:
+        """`settings` give the contact-detail keys (default: the environment's settings)."""
         self.url = url
         self.engine = make_engine(url)
+        sealing.install(self.engine, settings)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writer_sessions = sessionmaker(
             self.engine.execution_options(rapport_write=True), expire_on_commit=False
@@ -150,5 +165,14 @@ class Database:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
 
+    @functools.cached_property
+    def read_audit(self):
+        """The batched audit of bulk reads (rapport.core.store.read_audit)."""
+        from rapport.core.store.read_audit import ReadAuditor
+
+        return ReadAuditor(self)
+
     def close(self) -> None:
+        if "read_audit" in self.__dict__:
+            self.read_audit.close()
         self.engine.dispose()

@@ -74,11 +74,10 @@ def _light(session: Session, where) -> list[_Light]:
         CandidateRow.current_company,
         CandidateRow.city,
         CandidateRow.country,
-        CandidateRow.emails,
-        CandidateRow.profile_urls,
+        CandidateRow.contacts,  # opened by the column type
     )
     out = []
-    for pk, cid, first, last, company, city, country, emails, urls in session.execute(
+    for pk, cid, first, last, company, city, country, contacts in session.execute(
         select(*cols).where(CandidateRow.status == ACTIVE, *where)
     ):
         out.append(
@@ -89,8 +88,8 @@ def _light(session: Session, where) -> list[_Light]:
                 _fold(company),
                 _fold(city),
                 country,
-                tuple(emails),
-                tuple(urls),
+                tuple(contacts.emails),
+                tuple(contacts.profile_urls),
             )
         )
     return out

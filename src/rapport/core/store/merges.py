@@ -15,7 +15,7 @@ from rapport.core import context
 from rapport.core.domain import Candidate, CandidateDraft, SkillClaim
 from rapport.core.errors import NotFound, PreconditionFailed, ValidationFailed, Violation
 from rapport.core.ids import uuid7
-from rapport.core.store import audit, feed
+from rapport.core.store import audit, feed, sealing
 from rapport.core.store.candidates import (
     ACTIVE,
     MERGED,
@@ -41,9 +41,13 @@ def _iso(value):
 
 
 def _snapshot(session: Session, pk: int) -> dict:
+    """Before-image of a record. Its contact details stay sealed (`row.contacts` is a token);
+    its identities are as stored (lookup hashes for contact kinds)."""
     row = session.get(CandidateRow, pk)
+    image = {k: _iso(getattr(row, k)) for k in _ROW_FIELDS if k != "contacts"}
+    image["contacts"] = sealing.seal_contacts(sealing.keys_of(session), row.contacts)
     return {
-        "row": {k: _iso(getattr(row, k)) for k in _ROW_FIELDS},
+        "row": image,
         "identities": [
             list(t)
             for t in session.execute(
@@ -202,6 +206,7 @@ def _restore(session: Session, pk: int, snap: dict, version: int, now: datetime)
         k: (datetime.fromisoformat(v) if k in ("created_at", "updated_at") else v)
         for k, v in snap["row"].items()
     }
+    values["contacts"] = sealing.open_contacts(sealing.keys_of(session), values.get("contacts"))
     values.update(version=version, updated_at=now)
     session.execute(update(CandidateRow).where(CandidateRow.pk == pk).values(**values))
     session.execute(delete(CandidateSkillRow).where(CandidateSkillRow.candidate_pk == pk))

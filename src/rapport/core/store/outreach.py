@@ -46,6 +46,7 @@ from rapport.core.store.schema import (
     OutreachTriggerFiringRow,
     OutreachTriggerRow,
 )
+from rapport.core.store.sealing import KIND_BITS
 
 SEQ, STEP, ENR, SEND = OutreachSequenceRow, OutreachStepRow, OutreachEnrolmentRow, OutreachSendRow
 MAX_ENROL = 100_000  # people per Enrol call (a segment larger than this is enrolled in parts)
@@ -219,7 +220,7 @@ def _people(session: Session, where: list[ColumnElement], limit: int):
             CandidateRow.id,
             CandidateRow.status,
             CandidateRow.consent_state,
-            CandidateRow.emails,
+            CandidateRow.contact_kinds,  # whether there is an email, without opening it
         )
         .where(*where)
         .order_by(CandidateRow.pk)
@@ -227,8 +228,9 @@ def _people(session: Session, where: list[ColumnElement], limit: int):
     ).all()
 
 
-def why_not_mailable(status: str, consent_state: str, emails: list) -> tuple[str, str] | None:
-    """(reason, detail) when a person may not be mailed, else None."""
+def why_not_mailable(status: str, consent_state: str, emails) -> tuple[str, str] | None:
+    """(reason, detail) when a person may not be mailed, else None. `emails`: their
+    addresses, or anything true when they have one."""
     if status != ACTIVE:
         return "merged", "merged into another record; enrol the surviving one"
     if consent_state not in MAILABLE_CONSENT:
@@ -276,7 +278,7 @@ def enrol(
         )
     eligible = []
     for r in rows:
-        why = why_not_mailable(r.status, r.consent_state, r.emails or [])
+        why = why_not_mailable(r.status, r.consent_state, r.contact_kinds & KIND_BITS["email"])
         if why:
             _skip(outcome, EnrolSkip(r.id, *why))
         else:

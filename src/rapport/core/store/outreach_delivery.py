@@ -11,7 +11,6 @@ lease runs out; `complete` refuses outcomes for enrolments no longer claimed by 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from rapport.core.outreach import (
     SendState,
     UnsubscribeOutcome,
 )
-from rapport.core.store import audit, consent, feed, timeline
+from rapport.core.store import audit, consent, feed, sealing, timeline
 from rapport.core.store.outreach import ENR, SEND, dialect_insert, stop, stop_for_candidate
 from rapport.core.store.schema import (
     CandidateRow,
@@ -37,6 +36,7 @@ from rapport.core.store.schema import (
     SkillRow,
     TimelineEventRow,
 )
+from rapport.core.store.sealing import email_hash
 
 ACTOR = "outreach"
 # Timeline kinds that end a sequence when its stop rules say so.
@@ -156,7 +156,7 @@ def people(session: Session, pks: Seq[int]) -> dict[int, Person]:
             CandidateRow.id,
             CandidateRow.status,
             CandidateRow.consent_state,
-            CandidateRow.emails,
+            CandidateRow.contacts,
             CandidateRow.first_name,
             CandidateRow.last_name,
             CandidateRow.headline,
@@ -180,7 +180,7 @@ def people(session: Session, pks: Seq[int]) -> dict[int, Person]:
             r.id,
             r.status,
             r.consent_state,
-            tuple(r.emails or ()),
+            tuple(r.contacts.emails),
             {
                 "first_name": r.first_name,
                 "last_name": r.last_name,
@@ -303,6 +303,7 @@ def apply_decisions(
                     "state": state,
                     "reason": d.reason[:300],
                     "to_address": d.to_address,
+                    "to_hash": email_hash(session, d.to_address),
                     "message_id": d.message_id,
                     "token": d.token,
                     "subject": d.subject[:1000],
@@ -322,6 +323,7 @@ def apply_decisions(
                     "state": state,
                     "reason": d.reason[:300],
                     "to_address": d.to_address,
+                    "to_hash": email_hash(session, d.to_address),
                     "subject": d.subject[:1000],
                     "worker": worker,
                     "updated_at": now,
@@ -343,7 +345,8 @@ def apply_decisions(
             .values(
                 state=bindparam("state"),
                 reason=bindparam("reason"),
-                to_address=bindparam("to_address"),
+                to_address=bindparam("to_address", type_=t.c.to_address.type),
+                to_hash=bindparam("to_hash"),
                 subject=bindparam("subject"),
                 worker=bindparam("worker"),
                 updated_at=bindparam("updated_at"),
@@ -569,7 +572,7 @@ def _next(advance: tuple[int, int] | None, at: datetime) -> tuple[int, datetime]
 
 
 _MAILABLE_NOW = (
-    select(ENR.state, CandidateRow.status, CandidateRow.consent_state, CandidateRow.emails)
+    select(ENR.state, CandidateRow.status, CandidateRow.consent_state, CandidateRow.contacts)
     .join(CandidateRow, CandidateRow.pk == ENR.candidate_pk)
     .where(ENR.pk == bindparam("pk"))
 )
@@ -597,6 +600,7 @@ class MailableCheck:
         if self._restore:
             self._raw.autocommit = True
         self._cursor = self._raw.cursor()
+        self._open = sealing.opener(conn)  # the driver returns the sealed token as stored
 
     def close(self) -> None:
         self._cursor.close()
@@ -613,10 +617,8 @@ class MailableCheck:
                 self._raw.rollback()  # ends a read transaction a driver may have begun
         if row is None:
             return ("gone", "", "", [])
-        state, status, consent_state, emails = row
-        if isinstance(emails, str | bytes):
-            emails = json.loads(emails or "[]")
-        return state, status, consent_state, list(emails or [])
+        state, status, consent_state, token = row
+        return state, status, consent_state, list(self._open(token).emails)
 
 
 @dataclass(frozen=True)
@@ -748,7 +750,10 @@ def find_thread(
             return hit, "reply_token"
     if from_address:
         hit = _send_by(
-            session, SEND.to_address == from_address.strip().lower(), sent, SEND.sent_at >= since
+            session,
+            SEND.to_hash == email_hash(session, from_address.strip().lower()),
+            sent,
+            SEND.sent_at >= since,
         )
         if hit:
             return hit, "from_address"

@@ -61,6 +61,7 @@ from rapport.core.store.schema import (
     RetentionRunRow,
     TimelineEventRow,
 )
+from rapport.core.store.sealing import CONTACT_KINDS, EMPTY, keys_of, open_contacts
 
 ANONYMISED = "anonymised"
 ANONYMISE_BATCH = 500  # records per statement (SQLite bounds the number of parameters)
@@ -115,25 +116,37 @@ def _identities_of(session: Session, pks: Sequence[int]) -> set[tuple[str, str]]
     """Every identity the store holds for these records: the identities table, the rows'
     own lists, and those in merge before-images (a merge may have dropped some).
     Tombstones hash the normalised plaintext, as `candidates.identity_keys` gives it to
-    writers. (If the identities table comes to hold keyed hashes instead of values, its
-    pairs must be left out here: they would tombstone hashes nobody looks up.)"""
+    writers. The identities table (and the identities of before-images) hold lookup hashes
+    for contact kinds: only their external ids are taken; contact values come from the
+    records' and the before-images' sealed contact details, opened here."""
     pairs: set[tuple[str, str]] = set(
         (k, v)
         for k, v in session.execute(
-            select(IdentityRow.kind, IdentityRow.value).where(IdentityRow.candidate_pk.in_(pks))
+            select(IdentityRow.kind, IdentityRow.value).where(
+                IdentityRow.candidate_pk.in_(pks), IdentityRow.kind.not_in(CONTACT_KINDS)
+            )
         ).all()
     )
     for person in candidates.load_many(session, list(pks)):
         pairs.update(candidates.identity_keys(person.draft()))
+    keys = keys_of(session)
     for before in session.execute(
         select(MergeRow.before).where(
             or_(MergeRow.survivor_pk.in_(pks), MergeRow.merged_pk.in_(pks))
         )
     ).scalars():
         for side in ("survivor", "merged"):
-            for item in (before or {}).get(side, {}).get("identities", []):
-                if isinstance(item, list | tuple) and len(item) == 2:
+            image = (before or {}).get(side, {})
+            for item in image.get("identities", []):
+                ok = isinstance(item, list | tuple) and len(item) == 2
+                if ok and str(item[0]) not in CONTACT_KINDS:
                     pairs.add((str(item[0]), str(item[1])))
+            sealed = image.get("row", {}).get("contacts")
+            if sealed:
+                c = open_contacts(keys, sealed)
+                pairs.update(("email", v) for v in c.emails)
+                pairs.update(("phone", v) for v in c.phones)
+                pairs.update(("profile_url", v) for v in c.profile_urls)
     return {(k, v) for k, v in pairs if v}
 
 
@@ -330,14 +343,17 @@ def export(session: Session, candidate_id: str, *, scores: dict | None = None) -
         }
         for s in person.skills
     ]
-    identities = [
-        {"kind": k, "value": v}
+    # contact identities are held as lookup hashes: the person's own values are shown
+    held = {
+        (k, v)
         for k, v in session.execute(
-            select(IdentityRow.kind, IdentityRow.value)
-            .where(IdentityRow.candidate_pk.in_(pks))
-            .order_by(IdentityRow.kind, IdentityRow.value)
+            select(IdentityRow.kind, IdentityRow.value).where(
+                IdentityRow.candidate_pk.in_(pks), IdentityRow.kind.not_in(CONTACT_KINDS)
+            )
         )
-    ]
+    }
+    held.update(kv for kv in candidates.identity_keys(person.draft()) if kv[0] in CONTACT_KINDS)
+    identities = [{"kind": k, "value": v} for k, v in sorted(held)]
     timeline = _rows(
         session,
         TimelineEventRow.__table__,
@@ -688,9 +704,8 @@ _BLANK_PROFILE = {
     "summary": "",
     "current_company": "",
     "city": "",
-    "emails": [],
-    "phones": [],
-    "profile_urls": [],
+    "contacts": EMPTY,
+    "contact_kinds": 0,
     "tags": [],
     "content_hash": "",
 }
@@ -727,7 +742,7 @@ def anonymise(session: Session, candidate_pks: Sequence[int], now: datetime) -> 
     session.execute(
         update(OutreachSendRow)
         .where(OutreachSendRow.candidate_pk.in_(pks))
-        .values(to_address="", subject="")
+        .values(to_address="", to_hash="", subject="")
     )
     session.execute(
         update(OutreachReplyRow).where(OutreachReplyRow.candidate_pk.in_(pks)).values(subject="")

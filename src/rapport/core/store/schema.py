@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from rapport.core.store.sealing import EMPTY, Contacts, SealedContacts, SealedText
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigPk = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -80,11 +82,12 @@ class CandidateRow(Base):
     country: Mapped[str] = mapped_column(String(2), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="")
     languages: Mapped[list] = mapped_column(JSON, default=list)
-    # Ordered identity values as the client gave them (normalised); `identities` holds the
-    # same values for uniqueness and lookup.
-    emails: Mapped[list] = mapped_column(JSON, default=list)
-    phones: Mapped[list] = mapped_column(JSON, default=list)
-    profile_urls: Mapped[list] = mapped_column(JSON, default=list)
+    # Emails, phones and profile URLs (ordered, normalised) sealed into one AES-GCM token
+    # (rapport.core.store.sealing); `identities` holds their keyed lookup hashes for
+    # uniqueness and lookup. `contact_kinds`: which kinds are present (email 1, phone 2,
+    # profile URL 4), for SQL that must not open the token.
+    contacts: Mapped[Contacts] = mapped_column(SealedContacts, default=EMPTY)
+    contact_kinds: Mapped[int] = mapped_column(SmallInteger, default=0)
     source: Mapped[str] = mapped_column(String(100), default="")
     tags: Mapped[list] = mapped_column(JSON, default=list)
     consent_state: Mapped[str] = mapped_column(String(30), default="unknown")
@@ -98,6 +101,19 @@ class CandidateRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
+    # Opened values, read-only (write `contacts`; SQL sees only `contact_kinds`).
+    @property
+    def emails(self) -> list:
+        return list(self.contacts.emails)
+
+    @property
+    def phones(self) -> list:
+        return list(self.contacts.phones)
+
+    @property
+    def profile_urls(self) -> list:
+        return list(self.contacts.profile_urls)
+
     # Few secondary indexes on purpose: each one costs every import. This one covers the
     # usual segment facets so counts need not read the wide rows (migration 0003).
     __table_args__ = (
@@ -106,8 +122,10 @@ class CandidateRow(Base):
 
 
 class IdentityRow(Base):
-    """Normalised email / phone / profile URL / external id. Unique across the store: the
-    (value, kind) primary key is the uniqueness rule and the lookup path (by value)."""
+    """One identity per row, unique across the store: the (value, kind) primary key is the
+    uniqueness rule and the lookup path (by value). For email / phone / profile URL `value`
+    is the keyed lookup hash of the normalised value (sealing.lookup_mapper), never the value;
+    external ids are stored as given."""
 
     __tablename__ = "identities"
 
@@ -534,7 +552,9 @@ class OutreachSendRow(Base):
     )
     state: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str] = mapped_column(String(300), default="")
-    to_address: Mapped[str] = mapped_column(String(400), default="")
+    # sealed (rapport.core.store.sealing); to_hash: its keyed lookup hash, for replies
+    to_address: Mapped[str] = mapped_column(SealedText(400), default="")
+    to_hash: Mapped[str] = mapped_column(String(32), default="")
     message_id: Mapped[str] = mapped_column(String(250), unique=True)
     token: Mapped[str] = mapped_column(String(40), unique=True)  # reply+/unsubscribe links
     subject: Mapped[str] = mapped_column(String(1000), default="")
@@ -547,7 +567,7 @@ class OutreachSendRow(Base):
 
     __table_args__ = (
         Index("ix_outreach_sends_enrolment", "enrolment_pk", "step_position"),
-        Index("ix_outreach_sends_to", "to_address", "sent_at"),
+        Index("ix_outreach_sends_to_hash", "to_hash", "sent_at"),
     )
 
 

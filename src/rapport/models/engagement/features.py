@@ -50,7 +50,6 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy import Text as SqlText
 from sqlalchemy.orm import Session
 
 from rapport.core.domain import CONTACT_KINDS, FINAL_ROUND_STAGES, RESPONSE_KINDS
@@ -400,8 +399,8 @@ def _profiles_sql(dialect: str, filtered: bool):
     filled = literal(0)
     for f in _TEXT_FIELDS:
         filled = filled + case((func.coalesce(getattr(c, f), "") != "", 1), else_=0)
-    for f in _LIST_FIELDS:
-        filled = filled + case((func.length(cast(getattr(c, f), SqlText)) > 2, 1), else_=0)
+    for bit in (1, 2, 4):  # emails, phones, profile URLs: sealed, so their presence bits
+        filled = filled + case((c.contact_kinds.op("&")(bit) != 0, 1), else_=0)
     filled = filled + case((skills_n > 0, 1), else_=0)
     stmt = (
         select(

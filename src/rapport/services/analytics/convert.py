@@ -10,29 +10,15 @@ from google.protobuf import timestamp_pb2
 from rapport.models import analytics, monitoring
 from rapport.models.analytics_stats import RateCI
 from rapport.services.analytics.use_cases import FairnessOutcome
+from rapport.services.common.timestamps import from_pb, to_pb
 from rapport.v1 import analytics_pb2 as pb
-
-
-def _ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
-
-
-def time_from(ts: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
-    """A request timestamp, or None when the field was not set."""
-    if not present:
-        return None
-    return ts.ToDatetime(tzinfo=UTC)
 
 
 def range_from(request) -> tuple[datetime | None, datetime | None]:
     if not request.HasField("range"):
         return None, None
     r = request.range
-    return time_from(r.since, r.HasField("since")), time_from(r.until, r.HasField("until"))
+    return from_pb(r, "since"), from_pb(r, "until")
 
 
 def _finite(x: float) -> float:
@@ -71,8 +57,8 @@ def send_stats_to_pb(s: analytics.SendStats) -> pb.SendStats:
 
 def campaign_to_pb(report: analytics.CampaignReport) -> pb.CampaignReportResponse:
     return pb.CampaignReportResponse(
-        since=_ts(report.since),
-        until=_ts(report.until),
+        since=to_pb(report.since),
+        until=to_pb(report.until),
         totals=send_stats_to_pb(report.totals),
         by_template=[send_stats_to_pb(s) for s in report.by_template],
         by_content=[send_stats_to_pb(s) for s in report.by_content],
@@ -116,13 +102,13 @@ def _duration(d: analytics.Duration) -> pb.Duration:
 
 
 def _period(text: str) -> timestamp_pb2.Timestamp:
-    return _ts(datetime.fromisoformat(text[:10]).replace(tzinfo=UTC))
+    return to_pb(datetime.fromisoformat(text[:10]).replace(tzinfo=UTC))
 
 
 def pool_to_pb(report: analytics.PoolReport) -> pb.PoolReportResponse:
     return pb.PoolReportResponse(
-        since=_ts(report.since),
-        until=_ts(report.until),
+        since=to_pb(report.since),
+        until=to_pb(report.until),
         pool_id=report.pool_id,
         interval=report.interval,
         pool_size=report.pool_size,
@@ -171,13 +157,13 @@ def pool_to_pb(report: analytics.PoolReport) -> pb.PoolReportResponse:
 def model_to_pb(report: monitoring.ModelReport) -> pb.ModelReportResponse:
     cal = report.calibration
     return pb.ModelReportResponse(
-        since=_ts(report.since),
-        until=_ts(report.until),
+        since=to_pb(report.since),
+        until=to_pb(report.until),
         model_name=report.model_name,
         model_version=report.model_version,
-        trained_at=_ts(report.trained_at),
-        reference_as_of=_ts(report.reference_as_of),
-        scored_as_of=_ts(report.scored_as_of),
+        trained_at=to_pb(report.trained_at),
+        reference_as_of=to_pb(report.reference_as_of),
+        scored_as_of=to_pb(report.scored_as_of),
         horizon_days=report.horizon_days,
         scored=report.scored,
         score_histogram=[

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import json_format, struct_pb2
 
 from rapport.core.domain import (
     Candidate,
@@ -18,17 +16,11 @@ from rapport.core.domain import (
     Seniority,
     TimelineEvent,
 )
+from rapport.services.common.timestamps import to_pb
 from rapport.v1 import candidates_pb2 as pb
 from rapport.v1 import common_pb2
 
 SENIORITIES = list(Seniority)
-
-
-def ts(value: datetime | None) -> timestamp_pb2.Timestamp:
-    out = timestamp_pb2.Timestamp()
-    if value is not None:
-        out.FromDatetime(value)
-    return out
 
 
 def candidate_to_pb(c: Candidate) -> pb.Candidate:
@@ -61,8 +53,8 @@ def candidate_to_pb(c: Candidate) -> pb.Candidate:
         tags=c.tags,
         consent_state=str(c.consent_state),
         engagement_band=c.engagement_band,
-        created_at=ts(c.created_at),
-        updated_at=ts(c.updated_at),
+        created_at=to_pb(c.created_at),
+        updated_at=to_pb(c.updated_at),
         version=c.version,
         merged_into=c.merged_into,
     )
@@ -130,7 +122,7 @@ def event_to_pb(e: TimelineEvent) -> pb.TimelineEvent:
         id=e.id,
         candidate_id=e.candidate_id,
         kind=e.kind,
-        occurred_at=ts(e.occurred_at),
+        occurred_at=to_pb(e.occurred_at),
         channel=e.channel,
         actor=e.actor,
         stage=e.stage,
@@ -149,7 +141,7 @@ def pool_to_pb(p: Pool) -> pb.Pool:
         description=p.description,
         stages=p.stages,
         member_count=p.member_count,
-        created_at=ts(p.created_at),
+        created_at=to_pb(p.created_at),
     )
 
 
@@ -157,8 +149,8 @@ def member_to_pb(m: PoolMember) -> pb.PoolMember:
     return pb.PoolMember(
         candidate=candidate_to_pb(m.candidate),
         stage=m.stage,
-        added_at=ts(m.added_at),
-        stage_changed_at=ts(m.stage_changed_at),
+        added_at=to_pb(m.added_at),
+        stage_changed_at=to_pb(m.stage_changed_at),
     )
 
 
@@ -168,7 +160,7 @@ def segment_to_pb(s: Segment) -> pb.Segment:
         name=s.name,
         description=s.description,
         rule=rule_to_pb(s.rule),
-        created_at=ts(s.created_at),
+        created_at=to_pb(s.created_at),
     )
 
 
@@ -188,4 +180,4 @@ def pair_to_pb(p: DuplicatePair) -> pb.DuplicatePair:
 
 
 def change_to_pb(e: ChangeEvent) -> common_pb2.ChangeEvent:
-    return common_pb2.ChangeEvent(seq=e.seq, candidate_id=e.candidate_id, op=e.op, at=ts(e.at))
+    return common_pb2.ChangeEvent(seq=e.seq, candidate_id=e.candidate_id, op=e.op, at=to_pb(e.at))

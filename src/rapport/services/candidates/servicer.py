@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC
 
 import grpc
 
 from rapport.core.errors import ValidationFailed, Violation
 from rapport.services.candidates import convert
 from rapport.services.candidates.use_cases import CandidateUseCases, ImportOptions
+from rapport.services.common.timestamps import from_pb
 from rapport.v1 import candidates_pb2 as pb
 from rapport.v1 import candidates_pb2_grpc as pb_grpc
 from rapport.v1 import common_pb2
@@ -133,7 +133,7 @@ class CandidateServicer(pb_grpc.CandidateServiceServicer):
         event = self._uc.add_event(
             e.candidate_id,
             e.kind,
-            e.occurred_at.ToDatetime(tzinfo=UTC) if e.HasField("occurred_at") else None,
+            from_pb(e, "occurred_at"),
             e.channel,
             e.actor,
             e.stage,

@@ -186,7 +186,8 @@ class CandidateUseCases:
     def list(self, rule: Rule, size: int, token: str) -> Page:
         with self.db.read() as s:
             page = candidates.list_page(s, scoped_rule(self._canonical_rule(rule)), size, token)
-            return _masked(page)
+        self.db.read_audit.note("candidate.list_read", [c.id for c in page.items])
+        return _masked(page)
 
     # ------------------------------------------------------------ import
 
@@ -388,7 +389,10 @@ class CandidateUseCases:
         if contacts_hidden() or pool_scope() is not None:  # evidence quotes contact details
             raise PermissionDenied("this role may not compare contact details")
         with self.db.read() as s:
-            return duplicates.find(s, candidate_id, min_score, limit)
+            pairs = duplicates.find(s, candidate_id, min_score, limit)
+        seen = dict.fromkeys(i for p in pairs for i in (p.left_id, p.right_id))
+        self.db.read_audit.note("candidate.duplicates_read", seen)
+        return pairs
 
     def merge(self, survivor_id: str, merged_id: str, reason: str) -> tuple[str, Candidate]:
         with self.db.transaction() as s:
@@ -452,6 +456,9 @@ class CandidateUseCases:
         with self.db.read() as s:
             _visible_pool(s, pool_id)
             page = pools.list_members(s, pool_id, size, token, stage)
+        self.db.read_audit.note(
+            "pool.members_read", [m.candidate.id for m in page.items], details={"pool": pool_id}
+        )
         if not contacts_hidden():
             return page
         members = [replace(m, candidate=mask_contacts(m.candidate)) for m in page.items]
@@ -472,7 +479,9 @@ class CandidateUseCases:
             if segment_id:
                 rule = segments.get(s, segment_id).rule
             page = segments.preview(s, scoped_rule(self._canonical_rule(rule)), size, token)
-            return _masked(page)
+        details = {"segment": segment_id} if segment_id else None
+        self.db.read_audit.note("segment.preview_read", [c.id for c in page.items], details=details)
+        return _masked(page)
 
     def _canonical_rule(self, rule: Rule) -> Rule:
         """Skill conditions name canonical ids, whatever alias the caller typed."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rapport.core.content import ContentItem, ContentKind, NoSend, Outcome, OutcomeKind
 from rapport.core.errors import ValidationFailed, Violation
-from rapport.services.candidates.convert import rule_from_pb, rule_to_pb, ts
+from rapport.services.candidates.convert import rule_from_pb, rule_to_pb
+from rapport.services.common.timestamps import from_pb, to_pb
 from rapport.services.content.use_cases import NextBest, NextContext
 from rapport.v1 import content_pb2 as pb
 
@@ -41,12 +40,6 @@ NO_SEND = {
 }
 
 
-def _when(message, name: str) -> datetime | None:
-    if not message.HasField(name):
-        return None
-    return getattr(message, name).ToDatetime(tzinfo=UTC)
-
-
 def kind_from_pb(number: int, field: str, *, required: bool) -> ContentKind | None:
     kind = KINDS.get(number)
     if kind is None and (required or number != pb.CONTENT_KIND_UNSPECIFIED):
@@ -72,8 +65,8 @@ def item_from_pb(m: pb.ContentItem) -> ContentItem:
         channels=tuple(m.channels),
         fallbacks=dict(m.fallbacks),
         role_id=m.role_id,
-        active_from=_when(m, "active_from"),
-        active_until=_when(m, "active_until"),
+        active_from=from_pb(m, "active_from"),
+        active_until=from_pb(m, "active_until"),
     )
 
 
@@ -97,7 +90,7 @@ def item_to_pb(item: ContentItem, encoder: str = "") -> pb.ContentItem:
     for name in ("active_from", "active_until", "created_at"):
         value = getattr(item, name)
         if value is not None:
-            getattr(out, name).CopyFrom(ts(value))
+            getattr(out, name).CopyFrom(to_pb(value))
     return out
 
 
@@ -112,7 +105,7 @@ def context_from_pb(m: pb.ContentContext) -> NextContext:
         channel=m.channel,
         sequence_step=m.sequence_step,
         sequence_id=m.sequence_id,
-        send_at=_when(m, "send_at"),
+        send_at=from_pb(m, "send_at"),
         kinds=tuple(dict.fromkeys(kinds)),
     )
 
@@ -147,7 +140,7 @@ def next_best_to_pb(r: NextBest, encoder_of) -> pb.NextBestContentResponse:
         out.item.CopyFrom(item_to_pb(r.item, encoder_of(r.item.pk)))
         out.preview.CopyFrom(pb.RenderedPreview(subject=r.subject, body=r.body))
     if r.not_before is not None:
-        out.not_before.CopyFrom(ts(r.not_before))
+        out.not_before.CopyFrom(to_pb(r.not_before))
     return out
 
 
@@ -169,12 +162,9 @@ def outcome_to_pb(o: Outcome) -> pb.Outcome:
         opted_out=o.opted_out,
         outcome_key=o.outcome_key,
     )
-    out.occurred_at.CopyFrom(ts(o.occurred_at))
+    if o.occurred_at is not None:
+        out.occurred_at.CopyFrom(to_pb(o.occurred_at))
     return out
-
-
-def when_from_pb(message, name: str) -> datetime | None:
-    return _when(message, name)
 
 
 __all__ = [
@@ -185,5 +175,4 @@ __all__ = [
     "next_best_to_pb",
     "outcome_kind_from_pb",
     "outcome_to_pb",
-    "when_from_pb",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from rapport.services.common.deadlines import require_time
+from rapport.services.common.timestamps import from_pb
 from rapport.services.content import convert
 from rapport.services.content.use_cases import ContentUseCases
 from rapport.v1 import common_pb2
@@ -52,7 +53,7 @@ class ContentServicer(pb_grpc.ContentServiceServicer):
             decision_id=request.decision_id if which == "decision_id" else "",
             candidate_id=request.content.candidate_id if which == "content" else "",
             content_id=request.content.content_id if which == "content" else "",
-            occurred_at=convert.when_from_pb(request, "occurred_at"),
+            occurred_at=from_pb(request, "occurred_at"),
             machine_hint=request.is_machine_open,
             user_agent=request.user_agent,
             outcome_key=request.outcome_key,

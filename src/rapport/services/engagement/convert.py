@@ -8,7 +8,8 @@ from datetime import datetime
 
 from google.protobuf import timestamp_pb2
 
-from rapport.services.candidates.convert import rule_from_pb, ts
+from rapport.services.candidates.convert import rule_from_pb
+from rapport.services.common.timestamps import to_pb
 from rapport.services.engagement.scores import Factor
 from rapport.services.engagement.use_cases import ScoreChunk, ScoredOne, Selection
 from rapport.v1 import engagement_pb2 as pb
@@ -104,11 +105,11 @@ def model_info_to_pb(info: dict) -> pb.ModelInfo:
         out.loaded_from = model.loaded_from
         out.metrics.update(model.metrics)
         if model.trained_at is not None:
-            out.trained_at.CopyFrom(ts(model.trained_at))
+            out.trained_at.CopyFrom(to_pb(model.trained_at))
         if model.loaded_at is not None:
-            out.loaded_at.CopyFrom(ts(model.loaded_at))
+            out.loaded_at.CopyFrom(to_pb(model.loaded_at))
     if info["last_refresh"] is not None:
-        out.last_refresh.CopyFrom(ts(info["last_refresh"]))
+        out.last_refresh.CopyFrom(to_pb(info["last_refresh"]))
     if info["bands_as_of"] is not None:
-        out.bands_as_of.CopyFrom(ts(info["bands_as_of"]))
+        out.bands_as_of.CopyFrom(to_pb(info["bands_as_of"]))
     return out

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rapport.core.domain import Role, Seniority
 from rapport.core.errors import ValidationFailed, Violation
 from rapport.models.ranking import ScoredCandidate
-from rapport.services.candidates.convert import SENIORITIES, ts
+from rapport.services.candidates.convert import SENIORITIES
+from rapport.services.common.timestamps import to_pb
 from rapport.services.matching.use_cases import EngagementBlend, MatchFilters, RankOutcome
 from rapport.v1 import matching_pb2 as pb
 
@@ -53,7 +54,7 @@ def role_to_pb(role: Role) -> pb.Role:
         out.timezone_window.min_utc_offset_hours = role.timezone_window[0]
         out.timezone_window.max_utc_offset_hours = role.timezone_window[1]
     if role.created_at is not None:
-        out.created_at.CopyFrom(ts(role.created_at))
+        out.created_at.CopyFrom(to_pb(role.created_at))
     return out
 
 
@@ -144,5 +145,5 @@ def status_to_pb(status: dict) -> pb.IndexStatus:
         build_total=status["total"],
     )
     if status["built_at"] is not None:
-        out.built_at.CopyFrom(ts(status["built_at"]))
+        out.built_at.CopyFrom(to_pb(status["built_at"]))
     return out

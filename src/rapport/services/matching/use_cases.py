@@ -225,6 +225,11 @@ class MatchingUseCases:
                     replace(r, profile=replace(r.profile, display_name="")) for r in result.results
                 ],
             )
+        self._db.read_audit.note(
+            "candidate.ranked_read",
+            [r.profile.id for r in result.results],
+            details={"role": role.id} if role.id else None,
+        )
         return RankOutcome(
             role=role,
             query=query,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC
 
 from rapport.core.errors import ValidationFailed, Violation
 from rapport.core.outreach import (
@@ -16,7 +15,7 @@ from rapport.core.outreach import (
     StepCondition,
     Trigger,
 )
-from rapport.services.candidates.convert import ts
+from rapport.services.common.timestamps import from_pb, to_pb
 from rapport.services.outreach.use_cases import InboundReply, RenderedEmail
 from rapport.v1 import common_pb2
 from rapport.v1 import outreach_pb2 as pb
@@ -109,7 +108,7 @@ def sequence_to_pb(seq: Sequence) -> pb.Sequence:
         ),
     )
     if seq.created_at is not None:
-        out.created_at.CopyFrom(ts(seq.created_at))
+        out.created_at.CopyFrom(to_pb(seq.created_at))
     return out
 
 
@@ -123,7 +122,7 @@ def send_to_pb(s: SendInfo) -> pb.SendRecord:
         attempts=s.attempts,
     )
     if s.sent_at is not None:
-        out.sent_at.CopyFrom(ts(s.sent_at))
+        out.sent_at.CopyFrom(to_pb(s.sent_at))
     return out
 
 
@@ -141,7 +140,7 @@ def enrolment_to_pb(e: Enrolment) -> pb.Enrolment:
     for name in ("next_due_at", "enrolled_at", "updated_at"):
         value = getattr(e, name)
         if value is not None:
-            getattr(out, name).CopyFrom(ts(value))
+            getattr(out, name).CopyFrom(to_pb(value))
     return out
 
 
@@ -205,7 +204,7 @@ def trigger_to_pb(t: Trigger) -> pb.OutreachTrigger:
         out.dormant.dormant_days = t.dormant_days
         out.dormant.segment_id = t.segment_id
     if t.created_at is not None:
-        out.created_at.CopyFrom(ts(t.created_at))
+        out.created_at.CopyFrom(to_pb(t.created_at))
     return out
 
 
@@ -221,7 +220,7 @@ def rendered_to_pb(r: RenderedEmail) -> pb.RenderedEmail:
 
 
 def reply_from_pb(m: pb.RecordReplyRequest) -> InboundReply:
-    received = m.received_at.ToDatetime(tzinfo=UTC) if m.HasField("received_at") else None
+    received = from_pb(m, "received_at")
     return InboundReply(
         message_id=m.message_id,
         in_reply_to=m.in_reply_to,

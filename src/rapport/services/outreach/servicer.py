@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import grpc
 
+from rapport.services.common.timestamps import from_pb
 from rapport.services.outreach import convert
 from rapport.services.outreach.use_cases import OutreachUseCases
 from rapport.v1 import outreach_pb2 as pb
@@ -34,7 +33,7 @@ class OutreachServicer(pb_grpc.OutreachServiceServicer):
 
     def Enrol(self, request, context):
         which = request.WhichOneof("who")
-        start = request.start_at.ToDatetime(tzinfo=UTC) if request.HasField("start_at") else None
+        start = from_pb(request, "start_at")
         outcome = self._uc.enrol(
             request.sequence_id,
             candidate_ids=list(request.candidates.ids) if which == "candidates" else (),

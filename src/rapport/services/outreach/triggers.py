@@ -36,6 +36,7 @@ from rapport.core.store.schema import (
     PoolRow,
     TimelineEventRow,
 )
+from rapport.core.store.sealing import KIND_BITS
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +151,12 @@ class TriggerRunner:
                 log.warning("trigger %s names segment %s, which is gone", trig.id, trig.segment_id)
                 return 0, True
         rows = s.execute(
-            select(CandidateRow.pk, CandidateRow.emails)
+            select(CandidateRow.pk, CandidateRow.contact_kinds)
             .where(*where)
             .order_by(CandidateRow.pk)
             .limit(MAX_DORMANT_PER_PASS)
         ).all()
-        people = [r.pk for r in rows if r.emails]
+        people = [r.pk for r in rows if r.contact_kinds & KIND_BITS["email"]]
         if not people:
             return 0, True
         new = store.record_firings(s, trig.pk, [(pk, None) for pk in people], _describe(trig))

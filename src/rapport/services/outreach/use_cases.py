@@ -142,7 +142,10 @@ class OutreachUseCases:
 
     def list_enrolments(self, **filters) -> Page:
         with self._db.read() as s:
-            return store.list_enrolments(s, **filters)
+            page = store.list_enrolments(s, **filters)
+        shown = dict.fromkeys(e.candidate_id for e in page.items)  # with the addresses mailed
+        self._db.read_audit.note("outreach.enrolments_read", shown)
+        return page
 
     # ------------------------------------------------------------------ triggers
 

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-
-from google.protobuf import timestamp_pb2
 
 from rapport.core.privacy import ChannelPreference, ErasureReport, RetentionReport
 from rapport.core.store.audit import AuditEntry, VerifyResult
+from rapport.services.common.timestamps import to_pb
 from rapport.services.privacy.use_cases import ConsentView
 from rapport.v1 import privacy_pb2 as pb
-
-
-def ts(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    out = timestamp_pb2.Timestamp()
-    out.FromDatetime(value.astimezone(UTC))
-    return out
-
-
-def from_ts(message, field: str) -> datetime | None:
-    """A Timestamp field as an aware datetime, None when unset."""
-    if not message.HasField(field):
-        return None
-    return getattr(message, field).ToDatetime(tzinfo=UTC)
 
 
 def audit_entry_to_pb(entry: AuditEntry) -> pb.AuditEntry:
     return pb.AuditEntry(
         seq=entry.seq,
-        at=ts(entry.at),
+        at=to_pb(entry.at),
         actor=entry.actor,
         key_id=entry.key_id or "",
         request_id=entry.request_id or "",
@@ -60,7 +43,7 @@ def erasure_to_pb(report: ErasureReport) -> pb.EraseCandidateResponse:
         erased_ids=list(report.erased_ids),
         identities_tombstoned=report.identities,
         rows_deleted=dict(report.rows),
-        erased_at=ts(report.erased_at),
+        erased_at=to_pb(report.erased_at),
     )
 
 
@@ -80,7 +63,7 @@ def consent_to_pb(view: ConsentView) -> pb.Consent:
                 source=e.source,
                 channel=e.channel,
                 actor=e.actor,
-                recorded_at=ts(e.recorded_at),
+                recorded_at=to_pb(e.recorded_at),
             )
             for e in r.history
         ],
@@ -90,7 +73,7 @@ def consent_to_pb(view: ConsentView) -> pb.Consent:
                 allowed=p.allowed,
                 topics=list(p.topics),
                 source=p.source,
-                updated_at=ts(p.updated_at),
+                updated_at=to_pb(p.updated_at),
             )
             for p in r.preferences
         ],
@@ -105,9 +88,9 @@ def retention_to_pb(report: RetentionReport) -> pb.RunRetentionResponse:
         dry_run=report.dry_run,
         idle_months=report.policy.idle_months,
         keep_stages=list(report.policy.keep_stages),
-        cutoff=ts(report.cutoff),
+        cutoff=to_pb(report.cutoff),
         candidates=[
-            pb.RetentionCandidate(candidate_id=c.candidate_id, last_activity=ts(c.last_activity))
+            pb.RetentionCandidate(candidate_id=c.candidate_id, last_activity=to_pb(c.last_activity))
             for c in report.candidates
         ],
         anonymised=report.anonymised,

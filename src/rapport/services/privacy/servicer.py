@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from rapport.services.common.timestamps import from_pb
 from rapport.services.privacy import convert
 from rapport.services.privacy.use_cases import PrivacyUseCases
 from rapport.v1 import privacy_pb2 as pb
@@ -48,8 +49,8 @@ class PrivacyServicer(pb_grpc.PrivacyServiceServicer):
             candidate_id=request.candidate_id,
             actor=request.actor,
             action=request.action,
-            since=convert.from_ts(request, "since"),
-            until=convert.from_ts(request, "until"),
+            since=from_pb(request, "since"),
+            until=from_pb(request, "until"),
             limit=request.limit,
         )
         return pb.QueryAuditResponse(entries=[convert.audit_entry_to_pb(e) for e in entries])
