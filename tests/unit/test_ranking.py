@@ -174,3 +174,53 @@ def test_timezones_and_windows():
         Role(title="x", timezones=("Europe/London", "Europe/Helsinki")), TinyResolver(), WINTER
     )
     assert query.utc_window == (0.0, 2.0)
+
+
+def test_skill_shortlist_dense_and_sparse_totals_agree(monkeypatch):
+    """The pk-indexed totals (no sort of the postings) pick the same shortlist as the
+    sort-based path kept for stores with huge keys, with and without a filter."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rapport.models import match_index
+
+    rng = np.random.default_rng(7)
+    index = match_index.MatchIndex(
+        None, None, SimpleNamespace(resolver=SimpleNamespace(related=lambda s: ("rel",)))
+    )
+    index._postings = {
+        name: set(rng.choice(50_000, size, replace=False).tolist())
+        for name, size in (("py", 20_000), ("k8s", 5_000), ("sql", 12_000), ("rel", 8_000))
+    }
+    query = SimpleNamespace(
+        skills=[
+            SimpleNamespace(skill_id=s, weight=w)
+            for s, w in (("py", 1.0), ("k8s", 1.0), ("sql", 0.5))
+        ]
+    )
+    allowed = np.sort(rng.choice(60_000, 9_000, replace=False))
+
+    def shortlist(limit, allowed):
+        weights = {}  # the totals each path ranks by, to compare sets whatever the ties
+        got = index._skill_shortlist(query, allowed, limit)
+        for pk in got.tolist():
+            weights[pk] = sum(
+                w * f
+                for s, w in (("py", 1.0), ("k8s", 1.0), ("sql", 0.5))
+                for name, f in ((s, 1.0), ("rel", 0.5))
+                if pk in index._postings[name]
+            )
+        return sorted(weights.values(), reverse=True), set(got.tolist())
+
+    for limit, filt in ((200, None), (200, allowed), (100_000, allowed)):
+        dense = shortlist(limit, filt)
+        monkeypatch.setattr(match_index, "DENSE_TOTALS_MIN", 0)
+        monkeypatch.setattr(match_index, "DENSE_TOTALS_RATIO", 0)
+        sparse = shortlist(limit, filt)
+        monkeypatch.undo()
+        assert dense[0] == sparse[0]  # the same totals chosen (ties may pick other pks)
+        if filt is not None:
+            assert dense[1] <= set(filt.tolist())
+        if limit >= 100_000:
+            assert dense[1] == sparse[1]

@@ -27,6 +27,8 @@ from rapport.models.ranking import (
 from rapport.models.vector_index import VectorIndex
 
 MIN_SHORTLIST = 200  # candidates scored in full per query, at least
+# Skill totals go in an array indexed by pk while it stays this small next to the postings
+DENSE_TOTALS_MIN, DENSE_TOTALS_RATIO = 1_000_000, 8
 SHORTLIST_FACTOR = 5  # ... or this many times the results asked for
 
 
@@ -205,13 +207,26 @@ class MatchIndex:
             return np.empty(0, np.int64)
         pks = np.concatenate([p for p, _ in weighted])
         weights = np.concatenate([np.full(len(p), w, np.float32) for p, w in weighted])
-        if allowed is not None:
-            keep = np.isin(pks, allowed, assume_unique=False)
-            pks, weights = pks[keep], weights[keep]
-        if not len(pks):
-            return pks
-        unique, inverse = np.unique(pks, return_inverse=True)
-        totals = np.bincount(inverse, weights=weights)
+        top = int(pks.max())
+        if top <= max(DENSE_TOTALS_MIN, DENSE_TOTALS_RATIO * len(pks)):
+            # Totals in an array indexed by pk: no sort of the (often 100k+) postings, which
+            # np.unique or np.isin would do on every query.
+            totals = np.bincount(pks, weights=weights, minlength=top + 1)
+            if allowed is not None:
+                inside = allowed[(allowed >= 0) & (allowed <= top)]
+                kept = np.zeros(top + 1, dtype=totals.dtype)
+                kept[inside] = totals[inside]
+                totals = kept
+            unique = np.flatnonzero(totals)
+            totals = totals[unique]
+        else:  # sparse keys (a store with huge pks): sort-based
+            if allowed is not None:
+                keep = np.isin(pks, allowed, assume_unique=False)
+                pks, weights = pks[keep], weights[keep]
+            if not len(pks):
+                return pks
+            unique, inverse = np.unique(pks, return_inverse=True)
+            totals = np.bincount(inverse, weights=weights)
         if len(unique) <= limit:
             return unique
         best = np.argpartition(-totals, limit - 1)[:limit]
