@@ -23,8 +23,6 @@ from rapport.core.store.sealing import keys_of
 C = CandidateRow.__table__
 M = MergeRow.__table__
 S = OutreachSendRow.__table__
-RAW = type_coerce(C.c.contacts, Text())  # the token as stored, not opened
-RAW_TO = type_coerce(S.c.to_address, Text())
 
 
 @dataclass
@@ -33,6 +31,35 @@ class RotationReport:
     resealed: int = 0
     merges_resealed: int = 0
     sends_resealed: int = 0
+
+
+def _reseal_column(db, table, name: str, batch: int, reseal, *, skip_empty: bool = False):
+    """Re-seal `table.<name>` in pk batches, one transaction each (rows holding "" left out
+    with `skip_empty`); yields (rows scanned, rows re-sealed) per batch."""
+    raw = type_coerce(table.c[name], Text())  # the token as stored, not opened
+    after = 0
+    while True:
+        with db.transaction() as session:
+            stmt = select(table.c.pk, raw).where(table.c.pk > after)
+            if skip_empty:
+                stmt = stmt.where(raw != "")
+            rows = session.execute(stmt.order_by(table.c.pk).limit(batch)).all()
+            if not rows:
+                return
+            changes = [
+                {"b_pk": pk, "b_token": new}
+                for pk, token in rows
+                if (new := reseal(token)) is not None
+            ]
+            if changes:
+                session.execute(
+                    update(table)
+                    .where(table.c.pk == bindparam("b_pk"))
+                    .values({name: type_coerce(bindparam("b_token"), Text())}),
+                    changes,
+                )
+            after = rows[-1][0]
+        yield len(rows), len(changes)
 
 
 def rotate(db, *, batch: int = 1_000, progress: Callable[[int], None] = lambda n: None):
@@ -47,56 +74,12 @@ def rotate(db, *, batch: int = 1_000, progress: Callable[[int], None] = lambda n
         except InvalidToken:
             raise WrongKey() from None
 
-    after = 0
-    while True:
-        with db.transaction() as session:
-            rows = session.execute(
-                select(C.c.pk, RAW).where(C.c.pk > after).order_by(C.c.pk).limit(batch)
-            ).all()
-            if not rows:
-                break
-            changes = [
-                {"b_pk": pk, "b_token": new}
-                for pk, token in rows
-                if (new := reseal(token)) is not None
-            ]
-            if changes:
-                session.execute(
-                    update(C)
-                    .where(C.c.pk == bindparam("b_pk"))
-                    .values(contacts=type_coerce(bindparam("b_token"), Text())),
-                    changes,
-                )
-            after = rows[-1][0]
-            report.scanned += len(rows)
-            report.resealed += len(changes)
+    for scanned, resealed in _reseal_column(db, C, "contacts", batch, reseal):
+        report.scanned += scanned
+        report.resealed += resealed
         progress(report.scanned)
-
-    after = 0
-    while True:
-        with db.transaction() as session:
-            rows = session.execute(
-                select(S.c.pk, RAW_TO)
-                .where(S.c.pk > after, S.c.to_address != "")
-                .order_by(S.c.pk)
-                .limit(batch)
-            ).all()
-            if not rows:
-                break
-            changes = [
-                {"b_pk": pk, "b_token": new}
-                for pk, token in rows
-                if (new := reseal(token)) is not None
-            ]
-            if changes:
-                session.execute(
-                    update(S)
-                    .where(S.c.pk == bindparam("b_pk"))
-                    .values(to_address=type_coerce(bindparam("b_token"), Text())),
-                    changes,
-                )
-            after = rows[-1][0]
-            report.sends_resealed += len(changes)
+    for _, resealed in _reseal_column(db, S, "to_address", batch, reseal, skip_empty=True):
+        report.sends_resealed += resealed
 
     with db.transaction() as session:
         for pk, before in session.execute(select(M.c.pk, M.c.before)).all():
