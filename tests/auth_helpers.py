@@ -5,11 +5,31 @@ and open channels with `open_channel` (which sends the key on every call)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from rapport.core import auth
 from rapport.core.store.db import Database
 from rapport.services.common.channels import open_channel
+
+
+@contextmanager
+def running(settings, services: str = "all") -> Iterator[str]:
+    """A real in-process server of `services` on a free port, stopped as `rapport serve`
+    stops (health NOT_SERVING, drain, each service's shutdown hook, the store closed)."""
+    from rapport.services.app import start
+    from rapport.services.common.server import graceful_stop
+
+    srv, port, health, database, specs = start(settings, services=services, port=0)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        graceful_stop(srv, health, 1.0)
+        for spec in specs:
+            if spec.on_shutdown:
+                spec.on_shutdown()
+        database.close()
 
 
 def create_key(

@@ -116,16 +116,10 @@ def admin_key(make_key) -> str:
 def server(settings, admin_key):
     """A real in-process gRPC server with every service, on a free port, with
     authentication on (the `channel` fixture and RAPPORT_API_KEY-less tests use `admin_key`)."""
-    from rapport.services.app import start
-    from rapport.services.common.server import graceful_stop
+    from auth_helpers import running
 
-    srv, port, health, database, specs = start(settings, port=0)
-    yield f"127.0.0.1:{port}"
-    graceful_stop(srv, health, 1.0)
-    for spec in specs:
-        if spec.on_shutdown:
-            spec.on_shutdown()
-    database.close()
+    with running(settings) as address:
+        yield address
 
 
 @pytest.fixture

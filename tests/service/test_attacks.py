@@ -59,16 +59,14 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.policy import default as DEFAULT_POLICY
 
 import grpc
 import pytest
 from aiosmtpd.controller import Controller
-from auth_helpers import create_key, open_channel
+from auth_helpers import create_key, open_channel, running
 from google.rpc import error_details_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
@@ -239,22 +237,6 @@ def ndjson_import(stub, data: bytes, fmt=cpb.IMPORT_FORMAT_NDJSON, **header):
         yield cpb.ImportCandidatesRequest(chunk=data)
 
     return stub.ImportCandidates(requests(), timeout=60)
-
-
-@contextmanager
-def running(settings, services: str = "all") -> Iterator[str]:
-    from rapport.services.app import start
-    from rapport.services.common.server import graceful_stop
-
-    srv, port, health, database, specs = start(settings, services=services, port=0)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        graceful_stop(srv, health, 1.0)
-        for spec in specs:
-            if spec.on_shutdown:
-                spec.on_shutdown()
-        database.close()
 
 
 # ------------------------------------------------------------------ a local SMTP sink

@@ -10,12 +10,10 @@ a client without certificate against mutual TLS. And: every RPC the full server 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import grpc
 import pytest
-from auth_helpers import create_key, open_channel
+from auth_helpers import create_key, open_channel, running
 from google.protobuf import descriptor_pool
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
@@ -30,22 +28,6 @@ from rapport.v1 import candidates_pb2_grpc as pb_grpc
 from rapport.v1 import common_pb2
 
 INFRASTRUCTURE = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
-
-
-@contextmanager
-def running(settings, services: str = "candidates") -> Iterator[str]:
-    from rapport.services.app import start
-    from rapport.services.common.server import graceful_stop
-
-    srv, port, health, database, specs = start(settings, services=services, port=0)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        graceful_stop(srv, health, 1.0)
-        for spec in specs:
-            if spec.on_shutdown:
-                spec.on_shutdown()
-        database.close()
 
 
 def stub_for(address: str, key: str = "", **tls) -> pb_grpc.CandidateServiceStub:
@@ -293,7 +275,7 @@ def test_per_key_rate_limit(settings):
     )
     first = create_key(limited.effective_database_url, "admin")
     second = create_key(limited.effective_database_url, "admin")
-    with running(limited) as address:
+    with running(limited, "candidates") as address:
         stub = stub_for(address, first)
         for _ in range(3):
             stub.ListPools(pb.ListPoolsRequest())
@@ -307,7 +289,7 @@ def test_per_key_rate_limit(settings):
 def test_oversized_message_is_refused_and_writes_nothing(settings):
     small = settings.model_copy(update={"max_message_bytes": 32 * 1024})
     key = create_key(small.effective_database_url, "admin")
-    with running(small) as address:
+    with running(small, "candidates") as address:
         stub = stub_for(address, key)
         big = person(1)
         big.summary = "x" * 40_000
@@ -390,7 +372,7 @@ def test_tls_and_mutual_tls(settings, tmp_path):
     )
     key = create_key(tls.effective_database_url, "admin")
     request = pb.ListPoolsRequest()
-    with running(tls) as address:
+    with running(tls, "candidates") as address:
         assert stub_for(address, key, ca_file=certs / "ca.pem").ListPools(request, timeout=10)
         plaintext = stub_for(address, key)
         assert code_of(lambda: plaintext.ListPools(request, timeout=5)) == (
@@ -402,7 +384,7 @@ def test_tls_and_mutual_tls(settings, tmp_path):
         )
 
     mutual = tls.model_copy(update={"tls_client_ca_file": certs / "ca.pem"})
-    with running(mutual) as address:
+    with running(mutual, "candidates") as address:
         with_cert = stub_for(
             address,
             key,

@@ -436,3 +436,43 @@ def test_bulk_reads_of_people_are_audited_per_person(settings, stubs, people):
         assert {r.actor for r in rows} == {"test-admin"} and all(r.key_id for r in rows)
     pool_rows = audit_rows_eventually(settings, "pool.members_read", set())
     assert pool_rows[0].details == {"pool": pool.id}
+
+
+def test_skills_are_extracted_from_running_text(stubs):
+    """ExtractSkills (what the portal's resume upload calls) maps mentions to canonical
+    skills through the ranking taxonomy, first mention first, one per skill."""
+    _, matching = stubs
+    wait_ready(matching)
+    text = (
+        "Backend engineer. Five years of Python and Postgres; I run our k8s clusters.\n"
+        "- Wrote Python tooling for Kubernetes deployments."
+    )
+    found = matching.ExtractSkills(pb.ExtractSkillsRequest(text=text)).skills
+    ids_found = [s.skill_id for s in found]
+    assert len(ids_found) == len(set(ids_found)) >= 3
+    by_text = {s.text: s for s in found}
+    assert by_text["Python"].method == "alias" and by_text["Python"].confidence == 1.0
+    assert (by_text["k8s"].skill_id, by_text["k8s"].label) == ("kubernetes", "Kubernetes")
+    assert by_text["Postgres"].skill_id == "postgresql"
+    assert "Kubernetes" not in by_text  # the same skill as "k8s", named once
+    assert all(s.kind == "mentioned" for s in found)
+    assert [s.text for s in found][:2] == ["Python", "Postgres"]
+    limited = matching.ExtractSkills(pb.ExtractSkillsRequest(text=text, limit=1)).skills
+    assert [s.text for s in limited] == ["Python"]
+    assert not matching.ExtractSkills(pb.ExtractSkillsRequest(text="  ")).skills
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (pb.ExtractSkillsRequest(text="x" * 200_001), "text"),
+        (pb.ExtractSkillsRequest(text="Python", limit=-1), "limit"),
+        (pb.ExtractSkillsRequest(text="Python", limit=201), "limit"),
+    ],
+)
+def test_skill_extraction_refuses_oversized_requests(stubs, request_, field):
+    _, matching = stubs
+    with pytest.raises(grpc.RpcError) as err:
+        matching.ExtractSkills(request_)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(err.value) == {field}

@@ -142,6 +142,25 @@ def test_token_bucket():
     assert TokenBuckets(rate=0, burst=1).take("a")  # 0: no limit
 
 
+def test_token_buckets_forget_refilled_keys():
+    """Per-address and per-email buckets must not grow without bound: once the table
+    doubles, buckets that have refilled (the same as unseen) are dropped; limits hold."""
+    buckets = TokenBuckets(rate=1.0, burst=2)
+    buckets.PRUNE_FROM = 100
+    buckets._prune_at = 100
+    assert buckets.take("busy", now=0.0) and buckets.take("busy", now=0.0)
+    for i in range(99):
+        buckets.take(f"passer-{i}", now=float(i) / 100)
+    assert len(buckets) == 100
+    buckets.take("late", now=5.0)  # everyone but "late" has refilled by now
+    assert len(buckets) == 1
+    assert buckets.take("busy", now=5.0)  # refilled, so a fresh bucket: still correct
+    for i in range(150):  # all within one refill period: nothing to drop
+        buckets.take(f"burst-{i}", now=5.0)
+    assert len(buckets) == 152
+    assert buckets.take("late", now=5.0) and not buckets.take("late", now=5.0)  # limit kept
+
+
 def test_bearer_token():
     assert bearer_token("Bearer rk_abc") == "rk_abc"
     assert bearer_token("bearer  rk_abc ") == "rk_abc"

@@ -64,7 +64,7 @@ def create(
     role: str = typer.Option(
         ...,
         "--role",
-        help="admin, recruiter, sourcer, hiring_manager, outreach_engine or data_scientist.",
+        help="admin, recruiter, sourcer, hiring_manager, outreach_engine, data_scientist, portal.",
     ),
     team: str = typer.Option("", "--team", help="The team the key belongs to."),
     scope: list[str] = typer.Option(

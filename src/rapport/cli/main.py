@@ -6,7 +6,9 @@ import typer
 
 from rapport.cli import (
     admin,
+    ats,
     audit,
+    calendars,
     candidates,
     content,
     engagement,
@@ -15,6 +17,7 @@ from rapport.cli import (
     matching,
     models,
     outreach,
+    portal,
     privacy,
     report,
 )
@@ -68,6 +71,9 @@ report.register(app)  # report campaigns|pools|models|fairness
 keys.register(app)  # keys create|list|revoke (local)
 privacy.register(app)  # privacy erase|export ID, consent, retention run
 app.add_typer(audit.audit_app, name="audit")  # audit query|verify (local)
+calendars.register(app)  # calendars put|list|slots|book|bookings|cancel (issue 9)
+portal.register(app)  # portal: the candidate portal web server (issue 9)
+ats.register(app)  # ats submit|submissions|sync (client), webhooks|fake-server (local)
 
 
 def main() -> None:

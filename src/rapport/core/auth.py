@@ -38,6 +38,7 @@ ROLES = (
     "hiring_manager",
     "outreach_engine",
     "data_scientist",
+    "portal",  # the candidate portal process (issue 9)
 )
 TOKEN_PREFIX = "rk_"
 _TOKEN = re.compile(r"rk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{43})")

@@ -34,6 +34,7 @@ _T = "rapport.v1.ContentService"
 _O = "rapport.v1.OutreachService"
 _A = "rapport.v1.AnalyticsService"
 _P = "rapport.v1.PrivacyService"
+_S = "rapport.v1.CandidatePortalService"
 
 RPC_PERMISSIONS: dict[str, str] = {
     # CandidateService
@@ -63,6 +64,7 @@ RPC_PERMISSIONS: dict[str, str] = {
     f"/{_M}/SimilarCandidates": "matching.rank",
     f"/{_M}/GetIndexStatus": "index.read",
     f"/{_M}/RebuildIndex": "index.rebuild",
+    f"/{_M}/ExtractSkills": "skills.extract",
     # EngagementService
     f"/{_E}/ScoreCandidate": "engagement.score",
     f"/{_E}/ScoreCandidates": "engagement.score",
@@ -100,6 +102,21 @@ RPC_PERMISSIONS: dict[str, str] = {
     f"/{_P}/RunRetention": "privacy.retention",
     f"/{_P}/QueryAudit": "audit.read",
     f"/{_P}/VerifyAudit": "audit.verify",
+    # SchedulingService (issue 9)
+    "/rapport.v1.SchedulingService/PutCalendar": "scheduling.calendars.write",
+    "/rapport.v1.SchedulingService/ListCalendars": "scheduling.read",
+    "/rapport.v1.SchedulingService/ListSlots": "scheduling.read",
+    "/rapport.v1.SchedulingService/BookSlot": "scheduling.book",
+    "/rapport.v1.SchedulingService/CancelBooking": "scheduling.book",
+    "/rapport.v1.SchedulingService/ListBookings": "scheduling.read",
+    # AtsService (issue 9)
+    "/rapport.v1.AtsService/SubmitCandidate": "ats.submit",
+    "/rapport.v1.AtsService/GetSubmission": "ats.read",
+    "/rapport.v1.AtsService/ListSubmissions": "ats.read",
+    "/rapport.v1.AtsService/SyncNow": "ats.sync",
+    # CandidatePortalService (issue 9): only the portal process signs candidates in
+    f"/{_S}/RequestSignInLink": "portal.sign_in",
+    f"/{_S}/RedeemSignInLink": "portal.sign_in",
 }
 
 # Permissions no RPC checks yet, held for local jobs and future RPCs (training, features).
@@ -117,6 +134,7 @@ _SOURCING = {
     "roles.read",
     "matching.rank",
     "index.read",
+    "skills.extract",
     "engagement.score",
     "models.read",
     "content.read",
@@ -125,6 +143,9 @@ _SOURCING = {
     "outreach.enrolments.read",
     "outreach.triggers.read",
     "analytics.read",
+    "ats.submit",  # issue 9: submit candidates to ATS jobs, follow the submissions
+    "ats.read",
+    "scheduling.read",  # issue 9: recruiters' free slots and booked calls
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -146,6 +167,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "outreach.send",
             "outreach.replies.write",
             "consent.write",
+            "ats.sync",
+            "scheduling.calendars.write",
+            "scheduling.book",
         }
     ),
     # pools and sourcing; reads outreach, changes none of it (no content, no sequences)
@@ -169,6 +193,23 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "consent.write",
         }
     ),
+    # The candidate portal process: what a signed-in candidate may do about themselves. The
+    # portal guarantees a session only ever names the candidate its sign-in link returned.
+    "portal": frozenset(
+        {
+            "portal.sign_in",
+            "candidates.read",
+            "candidates.write",
+            "consent.read",
+            "consent.write",
+            "content.next",
+            "skills.extract",
+            "privacy.export",
+            "privacy.erase",
+            "scheduling.read",
+            "scheduling.book",
+        }
+    ),
     # training, models, pseudonymised features: candidates only with contacts and names masked
     "data_scientist": frozenset(
         {
@@ -176,6 +217,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "roles.read",
             "matching.rank",
             "index.read",
+            "skills.extract",
             "engagement.score",
             "models.read",
             "models.train",

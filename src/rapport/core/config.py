@@ -104,7 +104,8 @@ class Settings(BaseSettings):
     outreach_from_name: str = "Rapport"  # a sequence's sender_name overrides it
     outreach_reply_address: str = ""  # e.g. replies@mail.example -> Reply-To replies+<token>@..
     outreach_unsubscribe_address: str = ""  # default: unsubscribe@<the from address's domain>
-    outreach_unsubscribe_url: str = "https://localhost/unsubscribe"  # + "/<token>", one-click
+    # + "/<token>", one-click (RFC 8058): point it at the portal, "<portal_public_url>/unsubscribe"
+    outreach_unsubscribe_url: str = "https://localhost/unsubscribe"
     outreach_batch_size: int = 200  # due steps claimed per transaction
     outreach_poll_interval_s: float = 5.0  # `rapport outreach run` between empty passes
     outreach_claim_lease_s: float = 900.0  # a claim older than this is a dead scheduler's
@@ -153,6 +154,47 @@ class Settings(BaseSettings):
     retention_idle_months: int = 24  # no activity for this long: anonymised; 0: never
     retention_keep_stages: str = "screen,interview,final_round,offer"  # active process: kept
     retention_interval_s: float = 86_400.0  # scheduled retention run in the privacy service; 0: off
+    # Scheduling (issue 9): recruiters' ICS feeds and the invites of booked calls.
+    calendar_feed_refresh_s: float = 300.0  # a feed read longer ago is read again when used
+    calendar_feed_timeout_s: float = 10.0  # one http(s) read of a feed
+    calendar_feed_max_bytes: int = 5_000_000  # larger feeds are refused
+    calendar_feed_dir: Path | None = None  # file:// feeds only below it; default <home>/calendars
+    calendar_invite_domain: str = ""  # invite UIDs: <booking id>@<it>; default the from domain
+    calendar_mail_invites: bool = False  # mail invites over the RAPPORT_OUTREACH_SMTP_* relay
+    # ATS two-way sync (issue 9): the adapter and its API, web hooks in and out, retries.
+    ats_adapter: Literal["greenhouse"] = "greenhouse"
+    ats_base_url: str = ""  # e.g. https://harvest.greenhouse.io; "": no ATS, the worker idles
+    ats_api_key: SecretStr = SecretStr("")  # Harvest: the Basic auth user name
+    ats_on_behalf_of: str = ""  # Harvest: the ATS user id that writes are attributed to
+    ats_webhook_secret: SecretStr = SecretStr("")  # signs web hooks from the ATS
+    ats_generic_webhook_secret: SecretStr = SecretStr("")  # signs /hooks/ats/generic
+    ats_webhook_tolerance_s: float = 300.0  # generic web hooks older or newer: refused
+    ats_webhooks_host: str = "127.0.0.1"  # `rapport ats webhooks` listens here
+    ats_webhooks_port: int = 8088
+    ats_nurture_pool: str = "Nurture"  # rejected applicants go back here (created if missing)
+    ats_request_timeout_s: float = 10.0
+    ats_max_attempts: int = 6  # deliveries tried before a submission or hook is "failed"
+    ats_retry_base_s: float = 2.0  # first retry delay; doubles per attempt, with jitter
+    ats_retry_max_s: float = 600.0  # longest delay between two attempts
+    ats_poll_interval_s: float = 5.0  # the worker looks for due deliveries this often
+    ats_webhook_out_url: str = ""  # CRM events are POSTed here, signed; "": none sent
+    ats_webhook_out_secret: SecretStr = SecretStr("")
+    # Candidate portal (issue 9): `rapport portal`, its sign-in links, session and limits.
+    portal_api_key: str = ""  # the portal process's key (`rapport keys create --role portal`)
+    portal_host: str = "127.0.0.1"
+    portal_port: int = 8080
+    # The portal's address as candidates reach it: sign-in links point here (never at the
+    # Host header a request claims, which anyone can forge).
+    portal_public_url: str = "http://localhost:8080"
+    portal_session_secret: SecretStr = SecretStr("")  # signs session cookies; "": per process
+    portal_session_idle_s: int = 1800  # a session unused this long is signed out
+    portal_secure_cookies: bool = False  # True behind HTTPS: cookies get the Secure flag
+    portal_sign_in_link_minutes: int = 15  # a mailed sign-in link works this long, once
+    portal_sign_in_open_links: int = 5  # unexpired links per person; more asks mail nothing
+    portal_sign_in_ip_per_hour: float = 30.0  # sign-in requests per client address
+    portal_sign_in_email_per_hour: float = 5.0  # sign-in requests per email address
+    portal_posts_per_minute: float = 60.0  # form posts per session (burst: as many)
+    portal_max_upload_bytes: int = 5 * 1024 * 1024  # largest resume accepted
 
     @model_validator(mode="after")
     def _reject_unknown_env(self) -> Settings:
@@ -191,6 +233,13 @@ class Settings(BaseSettings):
         if self.outreach_journal_dir is not None:
             return self.outreach_journal_dir
         return self.home / "outreach"
+
+    @cached_property
+    def calendar_feeds(self) -> Path:
+        """The only directory file:// calendar feeds may be read from."""
+        if self.calendar_feed_dir is not None:
+            return self.calendar_feed_dir
+        return self.home / "calendars"
 
     @cached_property
     def effective_mlflow_uri(self) -> str:

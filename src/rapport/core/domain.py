@@ -57,6 +57,8 @@ TIMELINE_KINDS = frozenset(
         "sms_sent",
         "sms_replied",
         "call",
+        "call_booked",  # a call booked through SchedulingService (issue 9)
+        "call_cancelled",
         "note",
         "content_viewed",
         "content_downloaded",

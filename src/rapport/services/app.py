@@ -197,6 +197,58 @@ def _privacy(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
     )
 
 
+def _selfservice(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
+    from rapport.services.selfservice.servicer import (
+        SERVICE_NAME,
+        CandidatePortalServicer,
+        add_to_server,
+    )
+    from rapport.services.selfservice.use_cases import SignInUseCases
+
+    use_cases = SignInUseCases(db, settings)
+    servicer = CandidatePortalServicer(use_cases)
+    return ServiceSpec(
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        on_shutdown=use_cases.close,  # mails still queued go out first
+    )
+
+
+def _ats(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
+    from rapport.services.ats.servicer import SERVICE_NAME, AtsServicer, add_to_server
+    from rapport.services.ats.use_cases import AtsUseCases, build_adapter
+
+    # no ATS and no outgoing web hooks configured: no worker thread, nothing to deliver
+    use_cases = AtsUseCases(db, settings, build_adapter(settings))
+    servicer = AtsServicer(use_cases)
+    use_cases.start()
+    return ServiceSpec(
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        on_shutdown=use_cases.close,
+        deadlines={"SyncNow": 600.0},  # a first sync reads every application
+    )
+
+
+def _scheduling(settings: Settings, db: Database, peers: Peers) -> ServiceSpec:
+    from rapport.services.scheduling.invites import InviteMailer
+    from rapport.services.scheduling.servicer import (
+        SERVICE_NAME,
+        SchedulingServicer,
+        add_to_server,
+    )
+    from rapport.services.scheduling.use_cases import SchedulingUseCases
+
+    mailer = InviteMailer(settings) if settings.calendar_mail_invites else None
+    use_cases = SchedulingUseCases(db, settings, mailer=mailer)
+    servicer = SchedulingServicer(use_cases)
+    return ServiceSpec(
+        SERVICE_NAME,
+        lambda server: add_to_server(servicer, server),
+        on_shutdown=use_cases.close,  # invites still queued go out first
+    )
+
+
 def peer_channel(settings: Settings) -> dict:
     """How this process reaches a peer service: its own API key (RAPPORT_API_KEY, e.g. an
     outreach_engine or recruiter key) and the client TLS files."""
@@ -217,6 +269,9 @@ FACTORIES: dict[str, Callable[[Settings, Database, Peers], ServiceSpec]] = {
     "outreach": _outreach,
     "analytics": _analytics,
     "privacy": _privacy,
+    "scheduling": _scheduling,
+    "ats": _ats,
+    "selfservice": _selfservice,
 }
 
 

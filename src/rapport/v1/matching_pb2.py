@@ -26,47 +26,51 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from rapport.v1 import common_pb2 as rapport_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19rapport/v1/matching.proto\x12\nrapport.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17rapport/v1/common.proto\"L\n\x0eTimezoneWindow\x12\x1c\n\x14min_utc_offset_hours\x18\x01 \x01(\x02\x12\x1c\n\x14max_utc_offset_hours\x18\x02 \x01(\x02\"\xe6\x02\n\x04Role\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0frequired_skills\x18\x04 \x03(\t\x12\x1b\n\x13nice_to_have_skills\x18\x05 \x03(\t\x12,\n\rmin_seniority\x18\x06 \x01(\x0e\x32\x15.rapport.v1.Seniority\x12,\n\rmax_seniority\x18\x07 \x01(\x0e\x32\x15.rapport.v1.Seniority\x12\x11\n\tcountries\x18\x08 \x03(\t\x12\x11\n\ttimezones\x18\t \x03(\t\x12\x33\n\x0ftimezone_window\x18\n \x01(\x0b\x32\x1a.rapport.v1.TimezoneWindow\x12\x11\n\tlanguages\x18\x0b \x03(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"3\n\x11\x43reateRoleRequest\x12\x1e\n\x04role\x18\x01 \x01(\x0b\x32\x10.rapport.v1.Role\"\x1c\n\x0eGetRoleRequest\x12\n\n\x02id\x18\x01 \x01(\t\"9\n\x10ListRolesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x11ListRolesResponse\x12\x1f\n\x05roles\x18\x01 \x03(\x0b\x32\x10.rapport.v1.Role\x12\"\n\x04page\x18\x02 \x01(\x0b\x32\x14.rapport.v1.PageInfo\"\x9f\x01\n\x0cMatchFilters\x12\x0f\n\x07pool_id\x18\x01 \x01(\t\x12\x12\n\nsegment_id\x18\x02 \x01(\t\x12\x1a\n\x12not_contacted_days\x18\x03 \x01(\x05\x12\x19\n\x11\x65nforce_seniority\x18\x04 \x01(\x08\x12\x18\n\x10\x65nforce_location\x18\x05 \x01(\x08\x12\x19\n\x11\x65nforce_languages\x18\x06 \x01(\x08\"\xc1\x01\n\x15RankCandidatesRequest\x12 \n\x04role\x18\x01 \x01(\x0b\x32\x10.rapport.v1.RoleH\x00\x12\x11\n\x07role_id\x18\x02 \x01(\tH\x00\x12)\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x18.rapport.v1.MatchFilters\x12\r\n\x05top_k\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x19\n\x11\x65ngagement_weight\x18\x06 \x01(\x02\x42\n\n\x08role_ref\"o\n\x0cSkillMapping\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08skill_id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\x12\n\nconfidence\x18\x04 \x01(\x02\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x0c\n\x04kind\x18\x06 \x01(\t\"l\n\x0fScoreComponents\x12\x10\n\x08semantic\x18\x01 \x01(\x02\x12\x0e\n\x06skills\x18\x02 \x01(\x02\x12\x11\n\tseniority\x18\x03 \x01(\x02\x12\x10\n\x08location\x18\x04 \x01(\x02\x12\x12\n\nengagement\x18\x05 \x01(\x02\"L\n\x0cMatchedSkill\x12\x10\n\x08skill_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0e\n\x06\x63redit\x18\x03 \x01(\x02\x12\x0b\n\x03via\x18\x04 \x01(\t\"\xb2\x02\n\x0fRankedCandidate\x12\x14\n\x0c\x63\x61ndidate_id\x18\x01 \x01(\t\x12\x0c\n\x04rank\x18\x02 \x01(\x05\x12\r\n\x05score\x18\x03 \x01(\x02\x12/\n\ncomponents\x18\x04 \x01(\x0b\x32\x1b.rapport.v1.ScoreComponents\x12\x30\n\x0ematched_skills\x18\x05 \x03(\x0b\x32\x18.rapport.v1.MatchedSkill\x12\x16\n\x0emissing_skills\x18\x06 \x03(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x08 \x01(\t\x12\x10\n\x08headline\x18\t \x01(\t\x12\x17\n\x0f\x65ngagement_band\x18\n \x01(\t\x12 \n\x18\x65ngagement_model_version\x18\x0b \x01(\t\"\xb3\x02\n\x16RankCandidatesResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.rapport.v1.RankedCandidate\x12\x0f\n\x07\x65ncoder\x18\x02 \x01(\t\x12\x15\n\rindex_version\x18\x03 \x01(\t\x12\x11\n\tindex_seq\x18\x04 \x01(\x03\x12\x30\n\x0eskill_mappings\x18\x05 \x03(\x0b\x32\x18.rapport.v1.SkillMapping\x12\x12\n\nconsidered\x18\x06 \x01(\x03\x12\x17\n\x0fnext_page_token\x18\x07 \x01(\t\x12\x1e\n\x04role\x18\x08 \x01(\x0b\x32\x10.rapport.v1.Role\x12\x18\n\x10\x65ngagement_model\x18\t \x01(\t\x12\x17\n\x0f\x65ngagement_note\x18\n \x01(\t\"j\n\x18SimilarCandidatesRequest\x12\x14\n\x0c\x63\x61ndidate_id\x18\x01 \x01(\t\x12)\n\x07\x66ilters\x18\x02 \x01(\x0b\x32\x18.rapport.v1.MatchFilters\x12\r\n\x05top_k\x18\x03 \x01(\x05\"\x17\n\x15GetIndexStatusRequest\"\x15\n\x13RebuildIndexRequest\"\x9e\x02\n\x0bIndexStatus\x12\x0f\n\x07\x65ncoder\x18\x01 \x01(\t\x12\x15\n\rindex_version\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07vectors\x18\x04 \x01(\x03\x12\x0b\n\x03seq\x18\x05 \x01(\x03\x12\x11\n\tfeed_head\x18\x06 \x01(\x03\x12,\n\x08\x62uilt_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrebuilding\x18\x08 \x01(\x08\x12\r\n\x05nlist\x18\t \x01(\x05\x12\x0e\n\x06nprobe\x18\n \x01(\x05\x12\r\n\x05state\x18\x0b \x01(\t\x12\x0f\n\x07message\x18\x0c \x01(\t\x12\x12\n\nbuild_done\x18\r \x01(\x03\x12\x13\n\x0b\x62uild_total\x18\x0e \x01(\x03\x32\xa3\x04\n\x0fMatchingService\x12=\n\nCreateRole\x12\x1d.rapport.v1.CreateRoleRequest\x1a\x10.rapport.v1.Role\x12\x37\n\x07GetRole\x12\x1a.rapport.v1.GetRoleRequest\x1a\x10.rapport.v1.Role\x12H\n\tListRoles\x12\x1c.rapport.v1.ListRolesRequest\x1a\x1d.rapport.v1.ListRolesResponse\x12W\n\x0eRankCandidates\x12!.rapport.v1.RankCandidatesRequest\x1a\".rapport.v1.RankCandidatesResponse\x12]\n\x11SimilarCandidates\x12$.rapport.v1.SimilarCandidatesRequest\x1a\".rapport.v1.RankCandidatesResponse\x12L\n\x0eGetIndexStatus\x12!.rapport.v1.GetIndexStatusRequest\x1a\x17.rapport.v1.IndexStatus\x12H\n\x0cRebuildIndex\x12\x1f.rapport.v1.RebuildIndexRequest\x1a\x17.rapport.v1.IndexStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19rapport/v1/matching.proto\x12\nrapport.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17rapport/v1/common.proto\"3\n\x14\x45xtractSkillsRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"A\n\x15\x45xtractSkillsResponse\x12(\n\x06skills\x18\x01 \x03(\x0b\x32\x18.rapport.v1.SkillMapping\"L\n\x0eTimezoneWindow\x12\x1c\n\x14min_utc_offset_hours\x18\x01 \x01(\x02\x12\x1c\n\x14max_utc_offset_hours\x18\x02 \x01(\x02\"\xe6\x02\n\x04Role\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0frequired_skills\x18\x04 \x03(\t\x12\x1b\n\x13nice_to_have_skills\x18\x05 \x03(\t\x12,\n\rmin_seniority\x18\x06 \x01(\x0e\x32\x15.rapport.v1.Seniority\x12,\n\rmax_seniority\x18\x07 \x01(\x0e\x32\x15.rapport.v1.Seniority\x12\x11\n\tcountries\x18\x08 \x03(\t\x12\x11\n\ttimezones\x18\t \x03(\t\x12\x33\n\x0ftimezone_window\x18\n \x01(\x0b\x32\x1a.rapport.v1.TimezoneWindow\x12\x11\n\tlanguages\x18\x0b \x03(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"3\n\x11\x43reateRoleRequest\x12\x1e\n\x04role\x18\x01 \x01(\x0b\x32\x10.rapport.v1.Role\"\x1c\n\x0eGetRoleRequest\x12\n\n\x02id\x18\x01 \x01(\t\"9\n\x10ListRolesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x11ListRolesResponse\x12\x1f\n\x05roles\x18\x01 \x03(\x0b\x32\x10.rapport.v1.Role\x12\"\n\x04page\x18\x02 \x01(\x0b\x32\x14.rapport.v1.PageInfo\"\x9f\x01\n\x0cMatchFilters\x12\x0f\n\x07pool_id\x18\x01 \x01(\t\x12\x12\n\nsegment_id\x18\x02 \x01(\t\x12\x1a\n\x12not_contacted_days\x18\x03 \x01(\x05\x12\x19\n\x11\x65nforce_seniority\x18\x04 \x01(\x08\x12\x18\n\x10\x65nforce_location\x18\x05 \x01(\x08\x12\x19\n\x11\x65nforce_languages\x18\x06 \x01(\x08\"\xc1\x01\n\x15RankCandidatesRequest\x12 \n\x04role\x18\x01 \x01(\x0b\x32\x10.rapport.v1.RoleH\x00\x12\x11\n\x07role_id\x18\x02 \x01(\tH\x00\x12)\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x18.rapport.v1.MatchFilters\x12\r\n\x05top_k\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x19\n\x11\x65ngagement_weight\x18\x06 \x01(\x02\x42\n\n\x08role_ref\"o\n\x0cSkillMapping\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08skill_id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\x12\n\nconfidence\x18\x04 \x01(\x02\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x0c\n\x04kind\x18\x06 \x01(\t\"l\n\x0fScoreComponents\x12\x10\n\x08semantic\x18\x01 \x01(\x02\x12\x0e\n\x06skills\x18\x02 \x01(\x02\x12\x11\n\tseniority\x18\x03 \x01(\x02\x12\x10\n\x08location\x18\x04 \x01(\x02\x12\x12\n\nengagement\x18\x05 \x01(\x02\"L\n\x0cMatchedSkill\x12\x10\n\x08skill_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0e\n\x06\x63redit\x18\x03 \x01(\x02\x12\x0b\n\x03via\x18\x04 \x01(\t\"\xb2\x02\n\x0fRankedCandidate\x12\x14\n\x0c\x63\x61ndidate_id\x18\x01 \x01(\t\x12\x0c\n\x04rank\x18\x02 \x01(\x05\x12\r\n\x05score\x18\x03 \x01(\x02\x12/\n\ncomponents\x18\x04 \x01(\x0b\x32\x1b.rapport.v1.ScoreComponents\x12\x30\n\x0ematched_skills\x18\x05 \x03(\x0b\x32\x18.rapport.v1.MatchedSkill\x12\x16\n\x0emissing_skills\x18\x06 \x03(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x08 \x01(\t\x12\x10\n\x08headline\x18\t \x01(\t\x12\x17\n\x0f\x65ngagement_band\x18\n \x01(\t\x12 \n\x18\x65ngagement_model_version\x18\x0b \x01(\t\"\xb3\x02\n\x16RankCandidatesResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.rapport.v1.RankedCandidate\x12\x0f\n\x07\x65ncoder\x18\x02 \x01(\t\x12\x15\n\rindex_version\x18\x03 \x01(\t\x12\x11\n\tindex_seq\x18\x04 \x01(\x03\x12\x30\n\x0eskill_mappings\x18\x05 \x03(\x0b\x32\x18.rapport.v1.SkillMapping\x12\x12\n\nconsidered\x18\x06 \x01(\x03\x12\x17\n\x0fnext_page_token\x18\x07 \x01(\t\x12\x1e\n\x04role\x18\x08 \x01(\x0b\x32\x10.rapport.v1.Role\x12\x18\n\x10\x65ngagement_model\x18\t \x01(\t\x12\x17\n\x0f\x65ngagement_note\x18\n \x01(\t\"j\n\x18SimilarCandidatesRequest\x12\x14\n\x0c\x63\x61ndidate_id\x18\x01 \x01(\t\x12)\n\x07\x66ilters\x18\x02 \x01(\x0b\x32\x18.rapport.v1.MatchFilters\x12\r\n\x05top_k\x18\x03 \x01(\x05\"\x17\n\x15GetIndexStatusRequest\"\x15\n\x13RebuildIndexRequest\"\x9e\x02\n\x0bIndexStatus\x12\x0f\n\x07\x65ncoder\x18\x01 \x01(\t\x12\x15\n\rindex_version\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07vectors\x18\x04 \x01(\x03\x12\x0b\n\x03seq\x18\x05 \x01(\x03\x12\x11\n\tfeed_head\x18\x06 \x01(\x03\x12,\n\x08\x62uilt_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrebuilding\x18\x08 \x01(\x08\x12\r\n\x05nlist\x18\t \x01(\x05\x12\x0e\n\x06nprobe\x18\n \x01(\x05\x12\r\n\x05state\x18\x0b \x01(\t\x12\x0f\n\x07message\x18\x0c \x01(\t\x12\x12\n\nbuild_done\x18\r \x01(\x03\x12\x13\n\x0b\x62uild_total\x18\x0e \x01(\x03\x32\xf9\x04\n\x0fMatchingService\x12=\n\nCreateRole\x12\x1d.rapport.v1.CreateRoleRequest\x1a\x10.rapport.v1.Role\x12\x37\n\x07GetRole\x12\x1a.rapport.v1.GetRoleRequest\x1a\x10.rapport.v1.Role\x12H\n\tListRoles\x12\x1c.rapport.v1.ListRolesRequest\x1a\x1d.rapport.v1.ListRolesResponse\x12W\n\x0eRankCandidates\x12!.rapport.v1.RankCandidatesRequest\x1a\".rapport.v1.RankCandidatesResponse\x12]\n\x11SimilarCandidates\x12$.rapport.v1.SimilarCandidatesRequest\x1a\".rapport.v1.RankCandidatesResponse\x12L\n\x0eGetIndexStatus\x12!.rapport.v1.GetIndexStatusRequest\x1a\x17.rapport.v1.IndexStatus\x12H\n\x0cRebuildIndex\x12\x1f.rapport.v1.RebuildIndexRequest\x1a\x17.rapport.v1.IndexStatus\x12T\n\rExtractSkills\x12 .rapport.v1.ExtractSkillsRequest\x1a!.rapport.v1.ExtractSkillsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rapport.v1.matching_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TIMEZONEWINDOW']._serialized_start=99
-  _globals['_TIMEZONEWINDOW']._serialized_end=175
-  _globals['_ROLE']._serialized_start=178
-  _globals['_ROLE']._serialized_end=536
-  _globals['_CREATEROLEREQUEST']._serialized_start=538
-  _globals['_CREATEROLEREQUEST']._serialized_end=589
-  _globals['_GETROLEREQUEST']._serialized_start=591
-  _globals['_GETROLEREQUEST']._serialized_end=619
-  _globals['_LISTROLESREQUEST']._serialized_start=621
-  _globals['_LISTROLESREQUEST']._serialized_end=678
-  _globals['_LISTROLESRESPONSE']._serialized_start=680
-  _globals['_LISTROLESRESPONSE']._serialized_end=768
-  _globals['_MATCHFILTERS']._serialized_start=771
-  _globals['_MATCHFILTERS']._serialized_end=930
-  _globals['_RANKCANDIDATESREQUEST']._serialized_start=933
-  _globals['_RANKCANDIDATESREQUEST']._serialized_end=1126
-  _globals['_SKILLMAPPING']._serialized_start=1128
-  _globals['_SKILLMAPPING']._serialized_end=1239
-  _globals['_SCORECOMPONENTS']._serialized_start=1241
-  _globals['_SCORECOMPONENTS']._serialized_end=1349
-  _globals['_MATCHEDSKILL']._serialized_start=1351
-  _globals['_MATCHEDSKILL']._serialized_end=1427
-  _globals['_RANKEDCANDIDATE']._serialized_start=1430
-  _globals['_RANKEDCANDIDATE']._serialized_end=1736
-  _globals['_RANKCANDIDATESRESPONSE']._serialized_start=1739
-  _globals['_RANKCANDIDATESRESPONSE']._serialized_end=2046
-  _globals['_SIMILARCANDIDATESREQUEST']._serialized_start=2048
-  _globals['_SIMILARCANDIDATESREQUEST']._serialized_end=2154
-  _globals['_GETINDEXSTATUSREQUEST']._serialized_start=2156
-  _globals['_GETINDEXSTATUSREQUEST']._serialized_end=2179
-  _globals['_REBUILDINDEXREQUEST']._serialized_start=2181
-  _globals['_REBUILDINDEXREQUEST']._serialized_end=2202
-  _globals['_INDEXSTATUS']._serialized_start=2205
-  _globals['_INDEXSTATUS']._serialized_end=2491
-  _globals['_MATCHINGSERVICE']._serialized_start=2494
-  _globals['_MATCHINGSERVICE']._serialized_end=3041
+  _globals['_EXTRACTSKILLSREQUEST']._serialized_start=99
+  _globals['_EXTRACTSKILLSREQUEST']._serialized_end=150
+  _globals['_EXTRACTSKILLSRESPONSE']._serialized_start=152
+  _globals['_EXTRACTSKILLSRESPONSE']._serialized_end=217
+  _globals['_TIMEZONEWINDOW']._serialized_start=219
+  _globals['_TIMEZONEWINDOW']._serialized_end=295
+  _globals['_ROLE']._serialized_start=298
+  _globals['_ROLE']._serialized_end=656
+  _globals['_CREATEROLEREQUEST']._serialized_start=658
+  _globals['_CREATEROLEREQUEST']._serialized_end=709
+  _globals['_GETROLEREQUEST']._serialized_start=711
+  _globals['_GETROLEREQUEST']._serialized_end=739
+  _globals['_LISTROLESREQUEST']._serialized_start=741
+  _globals['_LISTROLESREQUEST']._serialized_end=798
+  _globals['_LISTROLESRESPONSE']._serialized_start=800
+  _globals['_LISTROLESRESPONSE']._serialized_end=888
+  _globals['_MATCHFILTERS']._serialized_start=891
+  _globals['_MATCHFILTERS']._serialized_end=1050
+  _globals['_RANKCANDIDATESREQUEST']._serialized_start=1053
+  _globals['_RANKCANDIDATESREQUEST']._serialized_end=1246
+  _globals['_SKILLMAPPING']._serialized_start=1248
+  _globals['_SKILLMAPPING']._serialized_end=1359
+  _globals['_SCORECOMPONENTS']._serialized_start=1361
+  _globals['_SCORECOMPONENTS']._serialized_end=1469
+  _globals['_MATCHEDSKILL']._serialized_start=1471
+  _globals['_MATCHEDSKILL']._serialized_end=1547
+  _globals['_RANKEDCANDIDATE']._serialized_start=1550
+  _globals['_RANKEDCANDIDATE']._serialized_end=1856
+  _globals['_RANKCANDIDATESRESPONSE']._serialized_start=1859
+  _globals['_RANKCANDIDATESRESPONSE']._serialized_end=2166
+  _globals['_SIMILARCANDIDATESREQUEST']._serialized_start=2168
+  _globals['_SIMILARCANDIDATESREQUEST']._serialized_end=2274
+  _globals['_GETINDEXSTATUSREQUEST']._serialized_start=2276
+  _globals['_GETINDEXSTATUSREQUEST']._serialized_end=2299
+  _globals['_REBUILDINDEXREQUEST']._serialized_start=2301
+  _globals['_REBUILDINDEXREQUEST']._serialized_end=2322
+  _globals['_INDEXSTATUS']._serialized_start=2325
+  _globals['_INDEXSTATUS']._serialized_end=2611
+  _globals['_MATCHINGSERVICE']._serialized_start=2614
+  _globals['_MATCHINGSERVICE']._serialized_end=3247
 # @@protoc_insertion_point(module_scope)

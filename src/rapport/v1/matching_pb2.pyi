@@ -10,6 +10,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ExtractSkillsRequest(_message.Message):
+    __slots__ = ("text", "limit")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    limit: int
+    def __init__(self, text: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ExtractSkillsResponse(_message.Message):
+    __slots__ = ("skills",)
+    SKILLS_FIELD_NUMBER: _ClassVar[int]
+    skills: _containers.RepeatedCompositeFieldContainer[SkillMapping]
+    def __init__(self, skills: _Optional[_Iterable[_Union[SkillMapping, _Mapping]]] = ...) -> None: ...
+
 class TimezoneWindow(_message.Message):
     __slots__ = ("min_utc_offset_hours", "max_utc_offset_hours")
     MIN_UTC_OFFSET_HOURS_FIELD_NUMBER: _ClassVar[int]

@@ -70,6 +70,11 @@ class MatchingServiceStub:
                 request_serializer=rapport_dot_v1_dot_matching__pb2.RebuildIndexRequest.SerializeToString,
                 response_deserializer=rapport_dot_v1_dot_matching__pb2.IndexStatus.FromString,
                 _registered_method=True)
+        self.ExtractSkills = channel.unary_unary(
+                '/rapport.v1.MatchingService/ExtractSkills',
+                request_serializer=rapport_dot_v1_dot_matching__pb2.ExtractSkillsRequest.SerializeToString,
+                response_deserializer=rapport_dot_v1_dot_matching__pb2.ExtractSkillsResponse.FromString,
+                _registered_method=True)
 
 
 class MatchingServiceServicer:
@@ -119,6 +124,15 @@ class MatchingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExtractSkills(self, request, context):
+        """The canonical skills a piece of running text mentions (a resume, a profile summary),
+        first mention first, through the same taxonomy as ranking. Text over 200,000
+        characters is INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MatchingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -156,6 +170,11 @@ def add_MatchingServiceServicer_to_server(servicer, server):
                     servicer.RebuildIndex,
                     request_deserializer=rapport_dot_v1_dot_matching__pb2.RebuildIndexRequest.FromString,
                     response_serializer=rapport_dot_v1_dot_matching__pb2.IndexStatus.SerializeToString,
+            ),
+            'ExtractSkills': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtractSkills,
+                    request_deserializer=rapport_dot_v1_dot_matching__pb2.ExtractSkillsRequest.FromString,
+                    response_serializer=rapport_dot_v1_dot_matching__pb2.ExtractSkillsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -348,6 +367,33 @@ class MatchingService:
             '/rapport.v1.MatchingService/RebuildIndex',
             rapport_dot_v1_dot_matching__pb2.RebuildIndexRequest.SerializeToString,
             rapport_dot_v1_dot_matching__pb2.IndexStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtractSkills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rapport.v1.MatchingService/ExtractSkills',
+            rapport_dot_v1_dot_matching__pb2.ExtractSkillsRequest.SerializeToString,
+            rapport_dot_v1_dot_matching__pb2.ExtractSkillsResponse.FromString,
             options,
             channel_credentials,
             insecure,

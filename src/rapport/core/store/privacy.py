@@ -19,7 +19,7 @@ from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from rapport.core import context
-from rapport.core.domain import ConsentState
+from rapport.core.domain import ConsentState, IdentityKind
 from rapport.core.errors import NotFound, PreconditionFailed, ValidationFailed, Violation
 from rapport.core.ids import uuid7
 from rapport.core.privacy import (
@@ -34,10 +34,12 @@ from rapport.core.privacy import (
     RetentionPolicy,
     RetentionReport,
 )
-from rapport.core.store import audit, bulk, candidates, feed, outreach, tombstones
+from rapport.core.store import ats, audit, bulk, candidates, feed, outreach, tombstones
 from rapport.core.store.schema import (
     AnalyticsPersonRow,
     AnalyticsSendRow,
+    AtsLinkRow,
+    BookingRow,
     CandidateDemographicsRow,
     CandidateRow,
     CandidateSkillRow,
@@ -59,6 +61,7 @@ from rapport.core.store.schema import (
     PoolMemberRow,
     PoolRow,
     RetentionRunRow,
+    SignInLinkRow,
     TimelineEventRow,
 )
 from rapport.core.store.sealing import CONTACT_KINDS, EMPTY, keys_of, open_contacts
@@ -92,6 +95,8 @@ _PERSON_TABLES: tuple[type, ...] = (
     CandidateSkillRow,
     IdentityRow,
     ImportFingerprintRow,
+    SignInLinkRow,  # the portal's sign-in links (issue 9)
+    BookingRow,  # calls booked through SchedulingService (issue 9): the note is theirs
 )
 
 
@@ -129,6 +134,16 @@ def _identities_of(session: Session, pks: Sequence[int]) -> set[tuple[str, str]]
     )
     for person in candidates.load_many(session, list(pks)):
         pairs.update(candidates.identity_keys(person.draft()))
+    # The ATS's ids of this person: a later ATS webhook about them must not bring them back
+    # (a person created here and submitted to the ATS may have no other identity it shows).
+    pairs.update(
+        (IdentityKind.EXTERNAL_ID.value, ats.ats_reference(system, ats_id))
+        for system, ats_id in session.execute(
+            select(AtsLinkRow.ats, AtsLinkRow.ats_candidate_id).where(
+                AtsLinkRow.candidate_pk.in_(pks)
+            )
+        ).all()
+    )
     keys = keys_of(session)
     for before in session.execute(
         select(MergeRow.before).where(
@@ -478,6 +493,13 @@ def export(session: Session, candidate_id: str, *, scores: dict | None = None) -
         "engagement": {"band": row.engagement_band, **(scores or {})},
         "content_decisions": decisions,
         "outreach": {"enrolments": enrolments, "sends": sends},
+        # calls booked through SchedulingService (issue 9), with the person's own note
+        "calls": _rows(
+            session,
+            BookingRow.__table__,
+            BookingRow.candidate_pk.in_(pks),
+            drop=("pk", "calendar_pk", "candidate_pk"),
+        ),
     }
 
 

@@ -858,6 +858,69 @@ class RetentionRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+# ---------------------------------------------------------------- scheduling (issue 9)
+
+
+class CalendarRow(Base):
+    """A recruiter's availability: working hours and slot rules, and where busy events come
+    from (an ICS feed URL, or a document given inline). `ics` holds the inline document or
+    the last good copy of the feed, read at `feed_read_at`. The owner's address is a work
+    address of the recruiting team, not candidate data."""
+
+    __tablename__ = "calendars"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    owner_name: Mapped[str] = mapped_column(String(300), default="")
+    owner_email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised
+    timezone: Mapped[str] = mapped_column(String(64))
+    feed_url: Mapped[str] = mapped_column(String(2000), default="")
+    ics: Mapped[str] = mapped_column(Text, default="")
+    working_hours: Mapped[list] = mapped_column(JSON, default=list)  # [[weekday, "HH:MM", ..]]
+    slot_minutes: Mapped[int] = mapped_column(SmallInteger, default=30)
+    buffer_minutes: Mapped[int] = mapped_column(SmallInteger, default=0)
+    min_notice_hours: Mapped[int] = mapped_column(SmallInteger, default=12)
+    horizon_days: Mapped[int] = mapped_column(SmallInteger, default=14)
+    busy_events: Mapped[int] = mapped_column(Integer, default=0)
+    feed_read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BookingRow(Base):
+    """A call a candidate booked on a calendar. At most one active booking starts at a
+    given time on a calendar: the partial unique index is what makes two racing bookers
+    of one slot end with exactly one winner, on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "bookings"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    calendar_pk: Mapped[int] = mapped_column(BigPk, ForeignKey("calendars.pk", ondelete="CASCADE"))
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))  # the candidate's, for labels
+    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked | cancelled
+    note: Mapped[str] = mapped_column(String(1000), default="")  # the candidate's own words
+    cancel_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        Index(
+            "uq_bookings_active_start",
+            "calendar_pk",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("status = 'booked'"),
+            postgresql_where=text("status = 'booked'"),
+        ),
+    )
+
+
 __all__ = [
     "AnalyticsCursorRow",
     "AnalyticsPersonRow",
@@ -867,6 +930,8 @@ __all__ = [
     "AuditHeadRow",
     "AuditRow",
     "Base",
+    "BookingRow",
+    "CalendarRow",
     "CandidateDemographicsRow",
     "CandidateRow",
     "CandidateSkillRow",
@@ -900,3 +965,104 @@ __all__ = [
     "SkillRow",
     "TimelineEventRow",
 ]
+
+
+# ---------------------------------------------------------------- ATS sync (issue 9)
+
+
+class AtsLinkRow(Base):
+    """Which CRM candidate an ATS candidate is: web hooks name the ATS's ids, and a person
+    found once (by email, or created) is found by this link from then on."""
+
+    __tablename__ = "ats_links"
+
+    ats: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ats_candidate_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AtsJobRow(Base):
+    """The pool that mirrors one ATS job: its members' stages follow the ATS stages."""
+
+    __tablename__ = "ats_jobs"
+
+    ats: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ats_job_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    pool_pk: Mapped[int] = mapped_column(BigPk, ForeignKey("pools.pk", ondelete="CASCADE"))
+
+
+class AtsOutboxRow(Base):
+    """What the CRM owes the ATS and web hook subscribers: submissions of candidates to
+    jobs and outgoing events, each delivered with retries by the ATS worker.
+    `dedupe_key` makes a retried request land on the row already queued."""
+
+    __tablename__ = "ats_outbox"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # submission | webhook
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), index=True
+    )
+    ats: Mapped[str] = mapped_column(String(40), default="")
+    ats_job_id: Mapped[str] = mapped_column(String(100), default="")
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)  # ids only, never contacts
+    status: Mapped[str] = mapped_column(String(20))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    ats_candidate_id: Mapped[str] = mapped_column(String(100), default="")
+    ats_application_id: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_ats_outbox_due", "status", "next_attempt_at"),)
+
+
+class AtsReceiptRow(Base):
+    """Every inbound ATS event once: a redelivered web hook or a re-synced application
+    finds its receipt and changes nothing again."""
+
+    __tablename__ = "ats_receipts"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    delivery_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    outcome: Mapped[str] = mapped_column(String(20))  # applied | refused | duplicate
+    candidate_id: Mapped[str] = mapped_column(String(36), default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AtsCursorRow(Base):
+    """How far the pull sync has read an ATS (applications changed up to `position`)."""
+
+    __tablename__ = "ats_cursors"
+
+    ats: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# ---------------------------------------------------------------- candidate portal (issue 9)
+
+
+class SignInLinkRow(Base):
+    """One single-use sign-in link of the candidate portal. Only the SHA-256 of the token
+    is kept (a database reader cannot sign in with it); a link is used at most once
+    (`used_at`) and only before `expires_at`. Links go with the person (cascade, and the
+    erasure deletes them explicitly)."""
+
+    __tablename__ = "portal_sign_in_links"
+
+    pk: Mapped[int] = mapped_column(BigPk, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    candidate_pk: Mapped[int] = mapped_column(
+        BigPk, ForeignKey("candidates.pk", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

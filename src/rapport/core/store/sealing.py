@@ -233,7 +233,7 @@ class SealedText(TypeDecorator):
 
 def email_hash(bind, address: str) -> str:
     """The keyed lookup hash of a (normalised) email address, as identities hold it."""
-    return keys_of(bind).lookup_hash(EMAIL, address) if address else ""
+    return keys_of(bind).lookup_hasher()(EMAIL, address) if address else ""
 
 
 # ---------------------------------------------------------------- lookups

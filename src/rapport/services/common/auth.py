@@ -28,19 +28,39 @@ _BEARER = "bearer "
 
 
 class TokenBuckets:
-    """One token bucket per key: `rate` calls per second sustained, `burst` at once."""
+    """One token bucket per key: `rate` calls per second sustained, `burst` at once.
+
+    Keys may be unbounded (client addresses, email addresses): a bucket that has refilled
+    is the same as none, so such buckets are dropped whenever the table doubles. Memory is
+    bounded by the keys seen within one refill period (burst / rate seconds)."""
+
+    PRUNE_FROM = 10_000
 
     def __init__(self, rate: float, burst: int) -> None:
         self._rate = rate
         self._burst = max(1.0, float(burst))
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._prune_at = self.PRUNE_FROM
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _prune(self, now: float) -> None:
+        self._buckets = {
+            key: (tokens, at)
+            for key, (tokens, at) in self._buckets.items()
+            if tokens + (now - at) * self._rate < self._burst
+        }
+        self._prune_at = max(self.PRUNE_FROM, 2 * len(self._buckets))
 
     def take(self, key: str, now: float | None = None) -> bool:
         if self._rate <= 0:
             return True
         now = time.monotonic() if now is None else now
         with self._lock:
+            if len(self._buckets) >= self._prune_at:
+                self._prune(now)
             tokens, at = self._buckets.get(key, (self._burst, now))
             tokens = min(self._burst, tokens + (now - at) * self._rate)
             if tokens < 1.0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rapport.core.domain import Role, Seniority
 from rapport.core.errors import ValidationFailed, Violation
 from rapport.models.ranking import ScoredCandidate
+from rapport.models.skills import SkillMatch
 from rapport.services.candidates.convert import SENIORITIES
 from rapport.services.common.timestamps import to_pb
 from rapport.services.matching.use_cases import EngagementBlend, MatchFilters, RankOutcome
@@ -97,6 +98,18 @@ def _ranked_to_pb(
         headline=s.profile.headline,
         engagement_band=band,
         engagement_model_version=engagement.model_version if band and engagement else "",
+    )
+
+
+def mention_to_pb(match: SkillMatch) -> pb.SkillMapping:
+    """A skill found in running text (ExtractSkills)."""
+    return pb.SkillMapping(
+        text=match.text,
+        skill_id=match.skill_id,
+        label=match.label,
+        confidence=match.confidence,
+        method=match.method,
+        kind="mentioned",
     )
 
 

@@ -61,6 +61,10 @@ class MatchingServicer(pb_grpc.MatchingServiceServicer):
     def RebuildIndex(self, request, context):
         return convert.status_to_pb(self._uc.rebuild())
 
+    def ExtractSkills(self, request, context):
+        found = self._uc.extract_skills(request.text, request.limit)
+        return pb.ExtractSkillsResponse(skills=[convert.mention_to_pb(m) for m in found])
+
 
 def add_to_server(servicer: MatchingServicer, server: grpc.Server) -> None:
     pb_grpc.add_MatchingServiceServicer_to_server(servicer, server)

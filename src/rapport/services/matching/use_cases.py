@@ -25,12 +25,17 @@ from rapport.core.store.paging import page_size
 from rapport.core.store.rules import compile_rule
 from rapport.models.match_index import FacetFilter, MatchIndex, RankResult
 from rapport.models.ranking import RoleQuery, Weights, rank_scored, resolve_role, zones_within
+from rapport.models.skills import SkillMatch
 from rapport.services.engagement.source import EngagementSource
 from rapport.services.matching.index_keeper import IndexKeeper
 
 MAX_TOP_K = 1000
 MAX_RANK_DEPTH = 5000  # offset + top_k: deeper pages are not a ranking any more
 SIMILAR_SKILLS = 15
+# ExtractSkills: a long resume is some 20,000 characters; the cap bounds one call's work.
+MAX_EXTRACT_CHARS = 200_000
+DEFAULT_EXTRACT_SKILLS = 50
+MAX_EXTRACT_SKILLS = 200
 # With an engagement weight, this many best matches (at least) are scored for engagement
 # and re-ranked; a page deeper than that re-ranks down to its own end.
 ENGAGEMENT_DEPTH = 200
@@ -328,6 +333,22 @@ class MatchingUseCases:
         )
 
     # ------------------------------------------------------------------ the index
+    # ------------------------------------------------------------------ skills
+    def extract_skills(self, text: str, limit: int) -> list[SkillMatch]:
+        """The canonical skills running text (a resume, a summary) mentions, through the
+        same alias table and taxonomy that ranking uses, first mention first."""
+        if len(text) > MAX_EXTRACT_CHARS:
+            raise ValidationFailed(
+                Violation("text", f"longer than {MAX_EXTRACT_CHARS:,} characters")
+            )
+        if limit < 0 or limit > MAX_EXTRACT_SKILLS:
+            raise ValidationFailed(
+                Violation("limit", f"must be between 0 and {MAX_EXTRACT_SKILLS} (0: default)")
+            )
+        if not text.strip():
+            return []
+        return self._keeper.builder.resolver.extract(text, limit=limit or DEFAULT_EXTRACT_SKILLS)
+
     def index_status(self) -> dict:
         return self._keeper.status()
 

@@ -1,0 +1,1 @@
+"""SchedulingService: recruiters' calendars, free slots, calls candidates book (issue 9)."""

@@ -1,0 +1,1 @@
+"""CandidatePortalService: one-time sign-in links for the candidate portal (issue 9)."""
