@@ -4,6 +4,7 @@ checked timelines, labels, the spec contract, bands."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -20,6 +21,7 @@ from rapport.core.store.schema import (
     PoolMemberRow,
     TimelineEventRow,
 )
+from rapport.models.engagement import features
 from rapport.models.engagement.bands import BandThresholds, band_for, thresholds_from
 from rapport.models.engagement.features import (
     FEATURE_SPEC,
@@ -104,6 +106,27 @@ def test_sql_path_matches_reference_at_several_cutoffs(db):
     assert together[-1]["pools_count"].sum() > 0
     assert set(together[-1].columns) == set(FEATURE_SPEC.names)
     assert (together[-1]["sends_total"] > 0).mean() > 0.5  # real histories, not empty rows
+
+
+@pytest.mark.skipif(
+    not os.environ.get("RAPPORT_DATABASE_URL", "").startswith("postgresql"),
+    reason="only PostgreSQL reads the timeline packed, on parallel connections",
+)
+def test_packed_reads_agree_in_parallel_and_on_a_replica(db, monkeypatch):
+    """The whole population's events come back packed per pk range, read on parallel
+    connections sharing the snapshot, or one after another where no snapshot can be
+    exported (a hot standby): the same features either way, and the reference's."""
+    _seed(db, 120, seed=9)
+    with db.read() as s:
+        parallel = build_features(s, NOW)
+        monkeypatch.setattr(features, "_PACK_PARTS_MIN", 5)  # more ranges than threads
+        ranges = build_features(s, NOW)
+        monkeypatch.setattr(features, "_in_recovery", lambda session: True)
+        serial = build_features(s, NOW)
+        reference = _reference(s, NOW)
+    assert len(parallel) > 50
+    for other in (ranges, serial, reference):
+        _assert_same(parallel, other)
 
 
 # -- point in time ---------------------------------------------------------------------------
