@@ -24,7 +24,7 @@ from rapport.models.ranking import (
     rank_scored,
     score_candidate,
 )
-from rapport.models.vector_index import VectorIndex
+from rapport.models.vector_index import VectorIndex, inner_products
 
 MIN_SHORTLIST = 200  # candidates scored in full per query, at least
 # Skill totals go in an array indexed by pk while it stays this small next to the postings
@@ -261,7 +261,8 @@ class MatchIndex:
         )
         if len(extra):
             found, vectors = self.vectors.get_vectors(extra)
-            semantic.update(zip(found.tolist(), (vectors @ query_vector).tolist(), strict=True))
+            sims = inner_products(query_vector[None, :], vectors)[0]
+            semantic.update(zip(found.tolist(), sims.tolist(), strict=True))
         scored = []
         with self._lock:
             profiles = [
