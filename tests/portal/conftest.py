@@ -3,16 +3,12 @@ portal key, and the portal app over the real in-process gRPC `server`."""
 
 from __future__ import annotations
 
-import email
 import re
-import socket
-import threading
 import time
-from dataclasses import dataclass, field
-from email.policy import default as DEFAULT_POLICY
 
 import pytest
-from aiosmtpd.controller import Controller
+from mail_helpers import Sink
+from mail_helpers import running as running_sink
 from starlette.testclient import TestClient
 
 from rapport.core.config import Settings
@@ -25,32 +21,8 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 MAIL_WAIT_S = 30.0  # a generous deadline for a background thread to hand a mail over
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Mailbox:
-    """What the SMTP sink accepted, by recipient."""
-
-    port: int = 0
-    messages: list[tuple[list[str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        with self.lock:
-            return [
-                email.message_from_bytes(data, policy=DEFAULT_POLICY)
-                for rcpt, data in self.messages
-                if address in rcpt
-            ]
+class Mailbox(Sink):
+    """The sink, and the sign-in links in what it received."""
 
     def wait_for_link(self, address: str, count: int = 1) -> str:
         """The sign-in link of the `count`-th mail to `address` (waits for it)."""
@@ -58,18 +30,15 @@ class Mailbox:
         while time.monotonic() < deadline:
             mails = self.to(address)
             if len(mails) >= count:
-                return LINK.search(mails[count - 1].get_content()).group(1)
+                return LINK.search(mails[count - 1].body()).group(1)
             time.sleep(0.02)
         raise AssertionError(f"no mail number {count} to {address}")
 
 
 @pytest.fixture
 def mailbox():
-    box = Mailbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
+    with running_sink(Mailbox()) as box:
+        yield box
 
 
 @pytest.fixture

@@ -137,7 +137,9 @@ def mailed_unsubscribe_path(db, settings, channel, mailbox, cid) -> str:
         scheduler.run(once=True)
     finally:
         scheduler.close()
-    header = next(m for m in mailbox.to("ada@example.com") if m["List-Unsubscribe"])
+    header = next(
+        r.message for r in mailbox.to("ada@example.com") if r.message["List-Unsubscribe"]
+    )
     link = re.search(
         rf"<({re.escape(PORTAL_URL)}/unsubscribe/[0-9a-f]+)>", str(header["List-Unsubscribe"])
     )

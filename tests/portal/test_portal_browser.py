@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import free_port
+from mail_helpers import free_port
 
 from rapport.core.domain import CandidateDraft, ConsentState, SkillClaim
 from rapport.core.store import candidates, consent

@@ -40,7 +40,7 @@ def test_a_link_signs_in_once_and_only_the_hash_is_stored(stub, mailbox, person,
     assert ask(stub, "  Ada@Example.com ").valid_minutes == 15
     link = mailbox.wait_for_link("ada@example.com")
     assert link.startswith(f"{PORTAL_URL}/auth/")
-    mail = mailbox.to("ada@example.com")[0]
+    mail = mailbox.to("ada@example.com")[0].message
     assert mail["Subject"] == "Your sign-in link" and "List-Unsubscribe" not in mail
     token = token_of(link)
     with db.read() as s:

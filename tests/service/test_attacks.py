@@ -56,22 +56,20 @@ from __future__ import annotations
 import email
 import json
 import re
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from email.policy import default as DEFAULT_POLICY
 
 import grpc
 import pytest
-from aiosmtpd.controller import Controller
 from auth_helpers import create_key, open_channel, running
 from google.rpc import error_details_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 from grpc_status import rpc_status
+from mail_helpers import running as running_sink
 from sqlalchemy import text
 
 from rapport.core.config import Settings
@@ -242,28 +240,10 @@ def ndjson_import(stub, data: bytes, fmt=cpb.IMPORT_FORMAT_NDJSON, **header):
 # ------------------------------------------------------------------ a local SMTP sink
 
 
-@dataclass
-class Sink:
-    port: int = 0
-    received: list[tuple[list[str], bytes]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.received.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-
 @pytest.fixture
 def sink():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Sink(port=port)
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box
-    controller.stop()
+    with running_sink() as box:
+        yield box
 
 
 @pytest.fixture
@@ -620,7 +600,8 @@ def test_crlf_in_names_and_addresses_never_becomes_a_header(channel, candidates,
     outreach.TestSend(
         opb.TestSendRequest(sequence_id=seq.id, to_address="qa@example.com", candidate_id=ana)
     )
-    [(rcpt, data)] = sink.received
+    [mail] = sink.received
+    rcpt, data = mail.rcpt_tos, mail.data
     assert rcpt == ["qa@example.com"]
     message = email.message_from_bytes(data, policy=DEFAULT_POLICY)
     assert message["Bcc"] is None and message["Cc"] is None and message["X-Evil"] is None

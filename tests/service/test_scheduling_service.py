@@ -5,25 +5,21 @@ gets the right status and writes nothing. Runs on SQLite and PostgreSQL alike.""
 
 from __future__ import annotations
 
-import email
 import json
-import socket
 import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from email.policy import default as DEFAULT_POLICY
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import grpc
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 from auth_helpers import open_channel
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from mail_helpers import running as running_sink
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
@@ -46,40 +42,10 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 EVERY_DAY = [pb.WorkingHours(weekday=d, start="09:00", end="17:00") for d in range(1, 8)]
 
 
-class Sink:
-    """An SMTP server that keeps what it accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.original_content, policy=DEFAULT_POLICY)
-        with self.lock:
-            self.received.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def wait_for(self, n: int, timeout: float = 20.0) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.received) >= n:
-                    return list(self.received)
-            time.sleep(0.05)
-        return list(self.received)
-
-
 @pytest.fixture
 def sink():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Sink()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    box.port = port
-    yield box
-    controller.stop()
+    with running_sink() as box:
+        yield box
 
 
 @pytest.fixture
@@ -368,7 +334,7 @@ def test_book_cancel_and_book_again(scheduling, people, channel, sink, settings)
     assert code_of(lambda: scheduling.BookSlot(again)) == grpc.StatusCode.ALREADY_EXISTS
 
     # both sides get the invite as a text/calendar part
-    mails = sink.wait_for(2)
+    mails = [(r.rcpt_tos, r.message) for r in sink.wait_for(2)]
     assert sorted(r[0] for r, _ in mails) == ["cora@example.com", "rita@example.org"]
     for _, message in mails:
         part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
@@ -389,7 +355,7 @@ def test_book_cancel_and_book_again(scheduling, people, channel, sink, settings)
     assert start in starts(scheduling.ListSlots(pb.ListSlotsRequest(calendar_id=cal.calendar_id)))
     mails = sink.wait_for(4)
     assert len(mails) == 4
-    assert all(m["Subject"].strip().startswith("Cancelled: ") for _, m in mails[2:])
+    assert all(r.message["Subject"].strip().startswith("Cancelled: ") for r in mails[2:])
 
     rebooked = scheduling.BookSlot(again)
     assert rebooked.candidate_id == dan and rebooked.timezone == "America/New_York"

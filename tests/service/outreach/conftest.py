@@ -5,89 +5,17 @@ Nothing here talks to a real mail server: seeded and test addresses sit on real 
 
 from __future__ import annotations
 
-import asyncio
-import email
-import socket
-import threading
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.policy import default as DEFAULT_POLICY
 
 import pytest
-from aiosmtpd.controller import Controller
+from mail_helpers import free_port
+from mail_helpers import running as running_sink
 from sqlalchemy import update
 
 from rapport.core.config import Settings
 from rapport.core.domain import CandidateDraft, ConsentState
 from rapport.core.store import candidates, consent
 from rapport.core.store.schema import OutreachEnrolmentRow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes
-
-    @property
-    def message(self) -> email.message.EmailMessage:
-        return email.message_from_bytes(self.data, policy=DEFAULT_POLICY)
-
-    @property
-    def message_id(self) -> str:
-        return str(self.message["Message-ID"])
-
-    def body(self) -> str:
-        """The decoded text, with the wire's CRLF line ends as newlines."""
-        return self.message.get_content().replace("\r\n", "\n")
-
-
-@dataclass
-class Sink:
-    """The SMTP server's side: what it accepted, and hooks a test can use to act at an
-    exact point of a conversation (before MAIL is answered, once DATA has arrived)."""
-
-    port: int = 0
-    received: list[Received] = field(default_factory=list)
-    on_mail: Callable[[int], str | None] | None = None  # may return a reply to refuse with
-    on_data: Callable[[Received, int], str | None] | None = None
-    slow: Callable[[Received], float] | None = None  # seconds to wait before answering DATA
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        if self.on_mail is not None:
-            refused = self.on_mail(len(self.received))
-            if refused:
-                return refused
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        got = Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
-        if self.slow is not None:
-            await asyncio.sleep(self.slow(got))  # this connection only; others go on
-        if self.on_data is not None:
-            refused = self.on_data(got, len(self.received))
-            if refused:
-                return refused
-        with self.lock:
-            self.received.append(got)
-        return "250 OK"
-
-    def to(self, address: str) -> list[Received]:
-        return [r for r in self.received if address in r.rcpt_tos]
-
-    def message_id_counts(self) -> Counter:
-        return Counter(r.message_id for r in self.received)
 
 
 @pytest.fixture(name="free_port")
@@ -98,11 +26,8 @@ def free_port_fixture():
 
 @pytest.fixture
 def sink():
-    box = Sink(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
+    with running_sink() as box:
+        yield box
 
 
 @pytest.fixture
