@@ -51,10 +51,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import column as column_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from rapport.core.errors import NotFound
+from rapport.core.store.db import dialect_insert
 from rapport.core.store.schema import (
     AnalyticsCursorRow,
     AnalyticsPersonRow,
@@ -128,10 +129,6 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _insert(session: Session, table):
-    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
-
-
 def _days_between(later, earlier, dialect: str):
     """(later - earlier) in days, as a float, inside the database."""
     if dialect == "sqlite":
@@ -176,7 +173,7 @@ class RefreshResult:
 
 def _cursor(session: Session, lock: bool) -> AnalyticsCursorRow:
     session.execute(
-        _insert(session, AnalyticsCursorRow.__table__)
+        dialect_insert(session, AnalyticsCursorRow.__table__)
         .values(name=LEDGER, position=0, unattributed=0, updated_at=datetime.now(UTC))
         .on_conflict_do_nothing()
     )
@@ -320,7 +317,7 @@ def _insert_sends(session: Session, window, dialect: str) -> int:
     )
     keys = ("channel", "template", "sequence_id", "step", "content_id")
     session.execute(
-        _insert(session, V)
+        dialect_insert(session, V)
         # WHERE true: SQLite would read ON CONFLICT as a join constraint of the SELECT
         .from_select(list(keys), select(*(new.c[k] for k in keys)).distinct().where(true()))
         .on_conflict_do_nothing()
@@ -339,7 +336,7 @@ def _insert_sends(session: Session, window, dialect: str) -> int:
         .where(true())
     )
     session.execute(
-        _insert(session, S)
+        dialect_insert(session, S)
         .from_select(
             [
                 "event_pk",
@@ -448,7 +445,7 @@ def _update_people(session: Session, window, dialect: str) -> None:
         .where(window, _kind_in(E, kinds, dialect, indexed=False))
         .group_by(E.c.candidate_pk)
     )
-    stmt = _insert(session, P).from_select(["candidate_pk", *conditions], per_person)
+    stmt = dialect_insert(session, P).from_select(["candidate_pk", *conditions], per_person)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["candidate_pk"],

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rapport.core import validation
@@ -40,6 +39,7 @@ from rapport.core.errors import AlreadyExists, NotFound, PreconditionFailed
 from rapport.core.ids import uuid7
 from rapport.core.privacy import ERASED_MESSAGE
 from rapport.core.store import audit, candidates, paging, pools, timeline, tombstones
+from rapport.core.store.db import dialect_insert
 from rapport.core.store.schema import (
     AtsCursorRow,
     AtsJobRow,
@@ -58,11 +58,6 @@ MAX_STAGE_CHARS = 40
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def _insert(session: Session, table):
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 # ---------------------------------------------------------------- receipts
 
 
@@ -71,7 +66,7 @@ def claim_receipt(session: Session, source: str, key: str, kind: str) -> bool:
     written first, in the caller's transaction: a concurrent copy of the same event waits
     on its key and then finds it."""
     result = session.execute(
-        _insert(session, AtsReceiptRow)
+        dialect_insert(session, AtsReceiptRow)
         .values(
             source=source,
             delivery_key=key[:200],
@@ -137,7 +132,7 @@ def ats_reference(ats: str, ats_candidate_id: str) -> str:
 def link(session: Session, ats: str, ats_candidate_id: str, candidate_pk: int) -> None:
     """Remember that the ATS's candidate is this CRM candidate (first link wins)."""
     session.execute(
-        _insert(session, AtsLinkRow)
+        dialect_insert(session, AtsLinkRow)
         .values(
             ats=ats,
             ats_candidate_id=ats_candidate_id,
@@ -400,7 +395,7 @@ def enqueue(
     is returned as it is (a retried request)."""
     now = datetime.now(UTC)
     inserted = session.execute(
-        _insert(session, AtsOutboxRow)
+        dialect_insert(session, AtsOutboxRow)
         .values(
             id=uuid7(),
             kind=kind,

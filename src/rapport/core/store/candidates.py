@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy import update as sql_update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rapport.core.domain import (
@@ -37,6 +36,7 @@ from rapport.core.errors import (
 from rapport.core.ids import uuid7, uuid7s
 from rapport.core.privacy import ERASED_MESSAGE
 from rapport.core.store import audit, bulk, feed, paging, sealing, tombstones
+from rapport.core.store.db import dialect_insert
 from rapport.core.store.rules import compile_for_count, compile_rule
 from rapport.core.store.schema import CandidateRow, CandidateSkillRow, IdentityRow, SkillRow
 from rapport.core.store.sealing import Contacts, kinds_mask
@@ -222,11 +222,6 @@ def get(session: Session, candidate_id: str) -> Candidate:
 # ---------------------------------------------------------------- writing helpers
 
 
-def _dialect_insert(session: Session, table):
-    name = session.bind.dialect.name
-    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
-
-
 def ensure_skills(session: Session, claims: Iterable[SkillClaim]) -> None:
     """Add unseen canonical skills to the catalogue (idempotent under concurrency)."""
     labels = {c.skill_id: c.label for c in claims}
@@ -239,7 +234,7 @@ def ensure_skills(session: Session, claims: Iterable[SkillClaim]) -> None:
     )
     missing = [{"id": k, "label": v} for k, v in labels.items() if k not in known]
     if missing:
-        session.execute(_dialect_insert(session, SkillRow).on_conflict_do_nothing(), missing)
+        session.execute(dialect_insert(session, SkillRow).on_conflict_do_nothing(), missing)
 
 
 def _skill_rows(pk: int, claims: Sequence[SkillClaim]) -> list[dict]:

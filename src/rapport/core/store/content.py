@@ -14,7 +14,7 @@ from rapport.core.domain import Candidate, Condition, Page, Rule, Seniority
 from rapport.core.errors import NotFound, ValidationFailed, Violation
 from rapport.core.ids import uuid7
 from rapport.core.store import audit, paging
-from rapport.core.store.candidates import _dialect_insert
+from rapport.core.store.db import dialect_insert
 from rapport.core.store.rules import compile_rule
 from rapport.core.store.schema import CandidateRow, ContentEmbeddingRow, ContentItemRow, RoleRow
 
@@ -198,7 +198,7 @@ def put_embeddings(
     values = [v for v in values if v["content_pk"] in existing]
     if not values:
         return
-    stmt = _dialect_insert(session, ContentEmbeddingRow.__table__).values(values)
+    stmt = dialect_insert(session, ContentEmbeddingRow.__table__).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["content_pk", "encoder_id"],
         set_={"text_hash": stmt.excluded.text_hash, "vector": stmt.excluded.vector},

@@ -16,6 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +24,13 @@ from rapport.core.errors import SchemaOutOfDate
 from rapport.core.store import sealing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def dialect_insert(session: Session, table):
+    """An INSERT of the session's dialect, so ON CONFLICT clauses can be added (both
+    SQLite and PostgreSQL have them, under the same SQLAlchemy API)."""
+    name = session.get_bind().dialect.name
+    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
 
 
 def make_engine(url: str) -> Engine:

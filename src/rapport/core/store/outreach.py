@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rapport.core.domain import Page, Rule
@@ -34,6 +33,7 @@ from rapport.core.outreach import (
 )
 from rapport.core.store import audit, paging
 from rapport.core.store.candidates import ACTIVE
+from rapport.core.store.db import dialect_insert
 from rapport.core.store.rules import compile_rule
 from rapport.core.store.schema import (
     CandidateRow,
@@ -52,11 +52,6 @@ SEQ, STEP, ENR, SEND = OutreachSequenceRow, OutreachStepRow, OutreachEnrolmentRo
 MAX_ENROL = 100_000  # people per Enrol call (a segment larger than this is enrolled in parts)
 LISTED = 1000  # enrolments and skips listed in an EnrolOutcome
 _CHUNK = 5000
-
-
-def dialect_insert(session: Session, table):
-    name = session.get_bind().dialect.name
-    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
 
 
 # ------------------------------------------------------------------------ sequences

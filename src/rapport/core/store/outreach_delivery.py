@@ -28,7 +28,8 @@ from rapport.core.outreach import (
     UnsubscribeOutcome,
 )
 from rapport.core.store import audit, consent, feed, sealing, timeline
-from rapport.core.store.outreach import ENR, SEND, dialect_insert, stop, stop_for_candidate
+from rapport.core.store.db import dialect_insert
+from rapport.core.store.outreach import ENR, SEND, stop, stop_for_candidate
 from rapport.core.store.schema import (
     CandidateRow,
     CandidateSkillRow,
