@@ -10,7 +10,7 @@ import time
 
 import grpc
 import pytest
-from conftest import PORTAL_URL, csrf, post, sign_in
+from portal_helpers import PORTAL_URL, csrf, post, sign_in
 
 from rapport.services.outreach.scheduler import Scheduler
 from rapport.v1 import (

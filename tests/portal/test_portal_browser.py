@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from mail_helpers import free_port
 
 from rapport.core.domain import CandidateDraft, ConsentState, SkillClaim
 from rapport.core.store import candidates, consent
 from rapport.core.taxonomy import Taxonomy
+from rapport.services.common.http_thread import ServerThread
 from rapport.v1 import scheduling_pb2, scheduling_pb2_grpc
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -50,16 +48,9 @@ def portal_url(server, settings, portal_key):
         update={"portal_api_key": portal_key, "portal_public_url": url}
     )
     with portal_app(configured, server) as app:
-        web = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=web.run, name="portal-uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not web.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert web.started, "the portal did not start"
+        web = ServerThread(app, port=port).start(START_TIMEOUT_S)
         yield url
-        web.should_exit = True
-        thread.join(timeout=START_TIMEOUT_S)
+        web.stop()
 
 
 @pytest.fixture

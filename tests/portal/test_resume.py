@@ -8,7 +8,7 @@ import io
 
 import docx
 import pytest
-from conftest import csrf, sign_in
+from portal_helpers import csrf, sign_in
 from pypdf import PdfReader, PdfWriter
 
 from rapport.portal.resumes import ResumeRejected, kind_of, resume_text

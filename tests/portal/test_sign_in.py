@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from conftest import PORTAL_URL, post, sign_in
+from portal_helpers import PORTAL_URL, post, sign_in
 from sqlalchemy import select, update
 
 from rapport.core.domain import ConsentState

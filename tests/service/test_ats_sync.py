@@ -25,10 +25,10 @@ from rapport.core.domain import CandidateDraft
 from rapport.core.store import candidates, pools, privacy, timeline
 from rapport.core.store.schema import AtsReceiptRow, CandidateRow
 from rapport.services.ats.fake_server import FakeAts
-from rapport.services.ats.http_thread import ServerThread
 from rapport.services.ats.signatures import rapport_signature, verify_rapport
 from rapport.services.ats.use_cases import AtsUseCases, build_adapter
 from rapport.services.ats.webhooks import build_app
+from rapport.services.common.http_thread import ServerThread
 from rapport.v1 import ats_pb2 as pb
 from rapport.v1 import ats_pb2_grpc as pb_grpc
 

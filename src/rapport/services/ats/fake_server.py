@@ -26,8 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.services.ats.greenhouse import iso, parse_time
-from rapport.services.ats.http_thread import ServerThread
 from rapport.services.ats.signatures import GREENHOUSE_HEADER, greenhouse_signature
+from rapport.services.common.http_thread import ServerThread
 
 DEFAULT_STAGES = ("Application Review", "Phone Screen", "Face to Face", "Offer")
 MAX_PER_PAGE = 500

@@ -1,5 +1,5 @@
-"""An ASGI app served by uvicorn in a background thread: the fake ATS in tests, and
-anything else that needs a real HTTP port (0: a free one) next to other work."""
+"""An ASGI app served by uvicorn in a background thread, on a real HTTP port (0: a free
+one) next to other work: the fake ATS, and the web apps under test (portal, web hooks)."""
 
 from __future__ import annotations
 
