@@ -188,7 +188,7 @@ def load_demographics(url: str) -> int:
 # ------------------------------------------------------------------ a scorer for the bench
 
 
-def bench_scorer(now: datetime):
+def bench_scorer(now: datetime, seed: int = 0, version: str = "bench"):
     """A real EngagementScorer (HistGradientBoosting on the real feature spec, fitted on
     synthetic rows): the model report's cost is features, scoring and statistics, which
     do not depend on how good the model is. No MLflow registry needed."""
@@ -197,7 +197,7 @@ def bench_scorer(now: datetime):
     from rapport.models.engagement.features import FEATURE_SPEC
     from rapport.models.engagement.scorer import EngagementScorer
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     n = 2000
     frame = pd.DataFrame({name: rng.exponential(5.0, n) for name in FEATURE_SPEC.numeric})
     for name in FEATURE_SPEC.categorical:
@@ -206,14 +206,14 @@ def bench_scorer(now: datetime):
     labels = (signal + rng.normal(0, 1, n) > np.median(signal)).astype(int)
     categories = EngagementScorer.learn_categories(frame, FEATURE_SPEC)
     x = EngagementScorer.encode(frame, FEATURE_SPEC, categories)
-    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(x, labels)
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=seed).fit(x, labels)
     return EngagementScorer(
         name="rapport-engagement",
         feature_spec=FEATURE_SPEC,
         estimator=model,
         categories=categories,
         reference=EngagementScorer.learn_reference(frame, FEATURE_SPEC),
-        version="bench",
+        version=version,
         metadata={
             "horizon_days": 30,
             "holdout_cutoff": (now - timedelta(days=120)).isoformat(),
@@ -366,7 +366,10 @@ def time_reports(
             ids, top, "bench"
         ),
         "fairness (champion now, scores as served)": lambda: served.fairness_model("", 0.0, None),
-        "fairness (model rebuilt from the timeline: a past date or another version)": (
+        "fairness (another version now, on the served features)": (
+            lambda: served.fairness_model("challenger", 0.0, None)
+        ),
+        "fairness (rebuilt from the timeline: a past date, or no EngagementService here)": (
             lambda: uc.fairness_model("", 0.0, None)
         ),
     }
@@ -463,7 +466,13 @@ def run_backend(name: str, url: str, args, home: Path) -> dict:
     engagement, pass_s = served_engagement(db, settings, scorer)
     result["engagement_full_pass_s"] = round(pass_s, 1)
     console.print(f"engagement keeper scored everyone in {pass_s:.1f}s")
-    served = AnalyticsUseCases(db, settings, models=lambda version: scorer, engagement=engagement)
+    challenger = bench_scorer(now, seed=1, version="bench-challenger")
+    served = AnalyticsUseCases(
+        db,
+        settings,
+        models=lambda version: challenger if version == "challenger" else scorer,
+        engagement=engagement,
+    )
     result["reports"] = time_reports(uc, served, ranges, args.repeat, ids, top)
     # baselines, checked against the reports
     checks = []

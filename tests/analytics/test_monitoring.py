@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 from analytics_data import NOW
+from sqlalchemy import select
 
 from rapport.core.store import demographics
 from rapport.core.store.schema import CandidateRow
@@ -115,6 +116,12 @@ class ServedScores:
         self.scores = scores
         self.asked = 0
 
+    def served_version(self):
+        return "12"
+
+    def served_features(self):
+        raise AssertionError("the served model's own scores are audited, not its features")
+
     def scores_for(self, candidate_ids):
         self.asked += len(candidate_ids)
         return SimpleNamespace(
@@ -158,3 +165,81 @@ def test_model_fairness_uses_the_served_scores_when_engagement_runs_here(db, kno
     men = next(g for g in sex.groups if g.group == "male")
     assert (men.selected, men.total) == (3, 4)  # above the median: strictly
     assert (women.selected, women.total, women.flagged) == (0, 3, True)
+
+
+def keeper_serving(db, settings, model):
+    """EngagementService's use cases in this process, `model` served and everyone scored
+    by the keeper's full pass."""
+    from rapport.models.engagement.bands import thresholds_from
+    from rapport.services.engagement.keeper import ScoreKeeper
+    from rapport.services.engagement.model_holder import LoadedModel, ModelInfo
+    from rapport.services.engagement.use_cases import EngagementUseCases
+
+    keeper = ScoreKeeper(db, settings, thresholds_from(settings), write_bands=False)
+    keeper.install(LoadedModel(model, ModelInfo(model.name, model.version, "champion")))
+    keeper.full_pass(keeper.current())
+    return keeper, EngagementUseCases(db, settings, None, keeper)
+
+
+def test_model_fairness_of_another_version_scores_the_served_features(
+    seeded, scorer, tiny_scorer, settings, monkeypatch
+):
+    """A challenger is audited on the features the keeper computed for the champion: no
+    timeline rebuild, and the same scores as its features rebuilt at the pass's instant
+    (answers planted so that everyone above the challenger's median is female)."""
+    from rapport.models.engagement.features import build_features
+
+    challenger = tiny_scorer(3, version="8")
+    _, engagement = keeper_serving(seeded, settings, scorer)
+    kept = engagement.served_features()
+    assert kept is not None
+    with seeded.read() as s:
+        rebuilt = build_features(s, kept.oldest_as_of, kept.frame.index.tolist())
+    pd.testing.assert_frame_equal(kept.frame, rebuilt.loc[kept.frame.index], check_names=False)
+    scores = challenger.predict_proba(rebuilt)
+    above = scores > np.median(scores)
+    with seeded.transaction() as s:
+        demographics.record_many(
+            s,
+            [
+                (int(pk), "female" if a else "male", "")
+                for pk, a in zip(rebuilt.index, above, strict=True)
+            ],
+            source="test",
+        )
+    uc = AnalyticsUseCases(
+        seeded,
+        settings,
+        models=lambda version: {"8": challenger, "7": scorer}[version],
+        engagement=engagement,
+    )
+
+    def no_rebuild(*args):
+        raise AssertionError("the timeline must not be read again")
+
+    monkeypatch.setattr(monitoring, "scores_at", no_rebuild)
+    outcome = uc.fairness_model("8", 0.0, None)
+    assert outcome.label == "rapport-engagement/8"
+    assert outcome.notes[0].startswith("features as kept now by EngagementService")
+    sex = next(t for t in outcome.result.tables if t.characteristic == "sex")
+    women = next(g for g in sex.groups if g.group == "female")
+    men = next(g for g in sex.groups if g.group == "male")
+    assert (women.selected, women.total) == (int(above.sum()), int(above.sum()))
+    assert (men.selected, men.flagged) == (0, True)
+    # the served version by number is its served scores
+    assert uc.fairness_model("7", 0.0, None).notes[0] == "scores as served now by EngagementService"
+
+
+def test_the_kept_features_follow_rescoring_and_forgetting(seeded, scorer, settings):
+    keeper, engagement = keeper_serving(seeded, settings, scorer)
+    kept = engagement.served_features()
+    assert kept is not None
+    first, second = kept.frame.index[:2].tolist()
+    with seeded.read() as s:
+        ids = dict(s.execute(select(CandidateRow.pk, CandidateRow.id)).all())
+    keeper.score_now(keeper.current(), [first])
+    engagement.forget([ids[second]])
+    after = engagement.served_features()
+    assert after is not None
+    assert first in after.frame.index and second not in after.frame.index
+    assert len(after.frame) == len(kept.frame) - 1

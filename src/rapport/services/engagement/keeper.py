@@ -10,7 +10,8 @@ is rescored (a merged-away record is dropped). Recency features age with the clo
 everyone is rescored every `engagement_rescore_interval_s` as well.
 
 Requests never wait for any of this: a person the book has no score for is scored on the
-spot (`score_now`), with the same code.
+spot (`score_now`), with the same code. The features behind the scores are kept as well
+(`features`), for auditing other model versions without reading the timeline again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rapport.core.store.schema import CandidateRow
 from rapport.models.engagement.bands import BandThresholds, band_for
 from rapport.services.engagement.model_holder import LoadedModel
 from rapport.services.engagement.scores import FACTOR_SLOTS, Factor, ScoreBatch, ScoreBook
+from rapport.services.engagement.served_features import ServedFeatures
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class ScoreKeeper:
         self._build_features = None  # features.build_features, imported with the first model
         self._write_bands = write_bands
         self._serving: Serving | None = None
+        self.features = ServedFeatures()  # of everyone active, whatever model is served
         self._cursor = FeedCursor()
         self._progress = Progress()
         self._full_requested = threading.Event()
@@ -142,6 +145,7 @@ class ScoreKeeper:
         as_of = datetime.now(UTC)
         with self._db.read() as s:
             frame = self._features(s, as_of, list(pks))
+            self.features.put(frame, as_of)
             present = [int(pk) for pk in frame.index]
             ids: dict[int, str] = {}
             if present:
@@ -247,12 +251,14 @@ class ScoreKeeper:
         p = self._progress
         p.state, p.done, p.total = "scoring", 0, total
         changed = 0
+        frames = []
         for page in self._pages(CHUNK):
             if self._superseded(serving):
                 return
             ids = dict(page)
             with self._db.read() as s:
                 frame = self._features(s, as_of, list(ids))
+            frames.append(frame)
             batch = self._score_frame(
                 serving, frame, [ids[int(pk)] for pk in frame.index], as_of, 0
             )
@@ -260,6 +266,7 @@ class ScoreKeeper:
             changed += self._store_bands(batch)
             p.done += len(page)
         scored_s = time.monotonic() - started
+        kept = self.features.replace(frames, as_of)
         # Changes committed after `head` are replayed by the follower, with a later as_of.
         self._cursor = FeedCursor(upto=head)
         self._last_full = started
@@ -276,14 +283,14 @@ class ScoreKeeper:
         )
         # Factors cost one prediction per feature and person: explain the most likely
         # responders first (whom recruiters ask about), at most engagement_explain_limit of
-        # them; anyone else gets theirs on request. The follower runs between chunks.
+        # them; anyone else gets theirs on request. The follower runs between chunks. The
+        # features are the pass's own (rows rescored since keep the factors they got then).
         order = serving.book.pks_by_probability(self._settings.engagement_explain_limit)
         p.state, p.done, p.total = "explaining", 0, len(order)
         for start in range(0, len(order), EXPLAIN_CHUNK):
-            if self._superseded(serving):
+            if self._superseded(serving) or kept is None:
                 return
-            with self._db.read() as s:
-                frame = self._features(s, as_of, order[start : start + EXPLAIN_CHUNK].tolist())
+            frame = kept[kept.index.isin(order[start : start + EXPLAIN_CHUNK])]
             if len(frame):
                 with self._one_thread():
                     explained = serving.model.scorer.explain(frame, FACTOR_SLOTS)
@@ -339,14 +346,20 @@ class ScoreKeeper:
         # erased: the row is gone, only the book still knows the person's pk
         missing = set(candidate_ids) - {cid for _, _, cid in rows}
         gone += [s.pk for s in (serving.book.get(cid, 0) for cid in missing) if s is not None]
-        if gone:
-            serving.book.remove(gone)
+        self.forget(serving, gone)
         if not live:
             return
         factors = FACTOR_SLOTS if len(live) <= EXPLAIN_FEED_MAX else 0
         for start in range(0, len(live), CHUNK):
             batch = self.score_now(serving, live[start : start + CHUNK], factors=factors)
             self._store_bands(batch)
+
+    def forget(self, serving: Serving, pks: Sequence[int]) -> None:
+        """These people are gone (merged away, inactive, erased): drop their score and
+        features."""
+        if pks:
+            serving.book.remove(pks)
+            self.features.drop(pks)
 
     def _store_bands(self, batch: ScoreBatch) -> int:
         if not self._write_bands or not len(batch):

@@ -26,6 +26,7 @@ from rapport.core.store.schema import CandidateRow
 from rapport.services.engagement.keeper import ScoreKeeper, Serving
 from rapport.services.engagement.model_holder import ModelHolder, ModelInfo
 from rapport.services.engagement.scores import FACTOR_SLOTS, Score
+from rapport.services.engagement.served_features import FeatureSnapshot
 from rapport.services.engagement.source import EngagementLookup
 
 MAX_TOP_FACTORS = 20
@@ -89,8 +90,19 @@ class EngagementUseCases:
         if serving is None:
             return
         pks = [s.pk for s in (serving.book.get(cid, 0) for cid in candidate_ids) if s is not None]
-        if pks:
-            serving.book.remove(pks)
+        self._keeper.forget(serving, pks)
+
+    # ------------------------------------------------------------------ for audits
+    def served_version(self) -> str | None:
+        """The version of the model whose scores are served, if one is installed."""
+        serving = self._keeper.current()
+        return serving.model.info.version if serving is not None else None
+
+    def served_features(self) -> FeatureSnapshot | None:
+        """Every active person's features as the keeper holds them (its last full pass and
+        whoever was rescored since), None before its first pass: another model version
+        scores them without reading the timeline again."""
+        return self._keeper.features.snapshot()
 
     # ------------------------------------------------------------------ one person
     def score_one(self, candidate_id: str, top_factors: int = 0) -> ScoredOne:
