@@ -258,7 +258,7 @@ class Library:
                 missing.append((i, item, text, digest))
         if missing:
             started = time.perf_counter()
-            vectors = encoder.encode([text for _, _, text, _ in missing], batch_size=64)
+            vectors = encoder.encode([text for _, _, text, _ in missing])
             for (i, _, _, _), vector in zip(missing, vectors, strict=True):
                 out[i] = vector
             with self._db.transaction() as s:
