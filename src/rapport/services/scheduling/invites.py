@@ -7,18 +7,12 @@ booking (the invite stays downloadable from the booking)."""
 
 from __future__ import annotations
 
-import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
 
 from rapport.core.config import Settings
-from rapport.services.outreach.mail import MailSettings, SmtpClient
-
-log = logging.getLogger(__name__)
+from rapport.services.outreach.mail import MailSettings
+from rapport.services.outreach.transactional import BackgroundMailer, plain_message
 
 
 @dataclass(frozen=True)
@@ -35,38 +29,16 @@ class Invite:
 class InviteMailer:
     def __init__(self, settings: Settings) -> None:
         self._ms = MailSettings.from_settings(settings)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="invite-mail")
+        self._mailer = BackgroundMailer(self._ms, "invite-mail")
 
     def send(self, invite: Invite, booking_id: str) -> None:
-        """Queue `invite` for every recipient; returns at once."""
-        self._pool.submit(self._deliver, invite, booking_id)
-
-    def _deliver(self, invite: Invite, booking_id: str) -> None:
-        client = SmtpClient(self._ms)
-        try:
-            for to in invite.recipients:
-                result = client.deliver(to, self._message(invite, to))
-                if result.result != "sent":
-                    # the address is personal data: the booking id says whose invite it was
-                    log.warning(
-                        "invite for booking %s not delivered to one recipient: %s %s",
-                        booking_id,
-                        result.result,
-                        result.response,
-                    )
-        except Exception:  # a mail thread that dies silently would hide every later failure
-            log.exception("mailing the invite for booking %s failed", booking_id)
-        finally:
-            client.close()
+        """Queue `invite` for every recipient; returns at once. Logs name the booking, not
+        the addresses (personal data)."""
+        messages = [(to, self._message(invite, to)) for to in invite.recipients]
+        self._mailer.send(messages, f"the invite for booking {booking_id}")
 
     def _message(self, invite: Invite, to: str) -> bytes:
-        msg = EmailMessage()
-        msg["From"] = formataddr((self._ms.from_name, self._ms.from_address))
-        msg["To"] = to
-        msg["Subject"] = invite.subject
-        msg["Date"] = format_datetime(datetime.now(UTC))
-        msg["Message-ID"] = make_msgid(domain=self._ms.domain)
-        msg.set_content(invite.body)
+        msg = plain_message(self._ms, to, invite.subject, invite.body)
         msg.add_attachment(
             invite.ics,
             subtype="calendar",
@@ -77,7 +49,7 @@ class InviteMailer:
 
     def close(self) -> None:
         """Waits for queued invites (a clean shutdown sends what it promised)."""
-        self._pool.shutdown(wait=True)
+        self._mailer.close()
 
 
 __all__ = ["Invite", "InviteMailer"]

@@ -8,12 +8,8 @@ answer nor its timing (an SMTP conversation takes a while) tells who is in the s
 
 from __future__ import annotations
 
-import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
 from urllib.parse import urlsplit
 
 from rapport.core.config import Settings
@@ -21,9 +17,8 @@ from rapport.core.errors import Unauthenticated, ValidationFailed, Violation
 from rapport.core.store import signin
 from rapport.core.store.db import Database
 from rapport.core.validation import normalise_email
-from rapport.services.outreach.mail import MailSettings, SmtpClient
-
-log = logging.getLogger(__name__)
+from rapport.services.outreach.mail import MailSettings
+from rapport.services.outreach.transactional import BackgroundMailer, plain_message
 
 MAX_URL_CHARS = 500
 REFUSALS = {
@@ -51,19 +46,13 @@ def _check_base_url(url: str) -> str:
 def sign_in_message(ms: MailSettings, to: str, link: str, minutes: int) -> bytes:
     """The sign-in mail: plain text, no tracking, no unsubscribe header (it is not outreach:
     the person asked for it)."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = formataddr((ms.from_name, ms.from_address))
-    message["To"] = to
-    message["Subject"] = "Your sign-in link"
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=ms.domain)
-    message.set_content(
+    body = (
         "Hello,\n\n"
         f"Here is your link to sign in to your candidate portal. It works once, within the "
         f"next {minutes} minutes:\n\n{link}\n\n"
         "If you did not ask for it, ignore this message: nothing changes.\n"
     )
-    return message.as_bytes()
+    return plain_message(ms, to, "Your sign-in link", body).as_bytes(policy=SMTP)
 
 
 class SignInUseCases:
@@ -72,7 +61,7 @@ class SignInUseCases:
         self._settings = settings
         self._mail = MailSettings.from_settings(settings)
         self._minutes = max(1, settings.portal_sign_in_link_minutes)
-        self._outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-mail")
+        self._outbox = BackgroundMailer(self._mail, "portal-mail")
 
     def request_link(self, email: str, link_base_url: str) -> int:
         """Issues and mails a link when `email` is a person's; returns the minutes a link
@@ -91,25 +80,12 @@ class SignInUseCases:
                 max_open=self._settings.portal_sign_in_open_links,
             )
         if issued is not None:
-            self._outbox.submit(self._send, address, f"{base}/{issued.token}", issued.candidate_id)
-        return self._minutes
-
-    def _send(self, to: str, link: str, candidate_id: str) -> None:
-        client = SmtpClient(self._mail)
-        try:
-            result = client.deliver(to, sign_in_message(self._mail, to, link, self._minutes))
-        except Exception:  # a background thread: log, never lose the thread
-            log.exception("could not mail a sign-in link to candidate %s", candidate_id)
-            return
-        finally:
-            client.close()
-        if result.result != "sent":
-            log.warning(
-                "sign-in link for candidate %s not delivered (%s): %s",
-                candidate_id,
-                result.result,
-                result.response,
+            link = f"{base}/{issued.token}"
+            message = sign_in_message(self._mail, address, link, self._minutes)
+            self._outbox.send(
+                [(address, message)], f"the sign-in link for candidate {issued.candidate_id}"
             )
+        return self._minutes
 
     def redeem(self, token: str) -> tuple[str, datetime]:
         """(candidate id, when) for a valid link, used up now; Unauthenticated otherwise."""
@@ -122,7 +98,7 @@ class SignInUseCases:
 
     def close(self) -> None:
         """Sends what is queued, then stops the mail thread."""
-        self._outbox.shutdown(wait=True)
+        self._outbox.close()
 
 
 __all__ = ["REFUSALS", "SignInUseCases", "sign_in_message"]
