@@ -10,7 +10,7 @@ address (personal data); a clean shutdown sends what was queued.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -38,15 +38,16 @@ class BackgroundMailer:
         self._ms = ms
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
 
-    def send(self, messages: Sequence[tuple[str, bytes]], what: str) -> None:
-        """Queue (recipient, whole message) pairs; returns at once. `what` names the mail
-        in logs ("the sign-in link for candidate X")."""
-        self._pool.submit(self._deliver, list(messages), what)
+    def send(self, build: Callable[[], Sequence[tuple[str, bytes]]], what: str) -> None:
+        """Queue mail; returns at once. `build()` makes the (recipient, whole message) pairs
+        on the mail thread, so the caller does not even pay for composing them. `what` names
+        the mail in logs ("the sign-in link for candidate X")."""
+        self._pool.submit(self._deliver, build, what)
 
-    def _deliver(self, messages: list[tuple[str, bytes]], what: str) -> None:
+    def _deliver(self, build: Callable[[], Sequence[tuple[str, bytes]]], what: str) -> None:
         client = SmtpClient(self._ms)
         try:
-            for to, data in messages:
+            for to, data in build():
                 result = client.deliver(to, data)
                 if result.result != "sent":
                     log.warning(

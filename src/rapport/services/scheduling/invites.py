@@ -34,8 +34,10 @@ class InviteMailer:
     def send(self, invite: Invite, booking_id: str) -> None:
         """Queue `invite` for every recipient; returns at once. Logs name the booking, not
         the addresses (personal data)."""
-        messages = [(to, self._message(invite, to)) for to in invite.recipients]
-        self._mailer.send(messages, f"the invite for booking {booking_id}")
+        self._mailer.send(
+            lambda: [(to, self._message(invite, to)) for to in invite.recipients],
+            f"the invite for booking {booking_id}",
+        )
 
     def _message(self, invite: Invite, to: str) -> bytes:
         msg = plain_message(self._ms, to, invite.subject, invite.body)

@@ -81,9 +81,9 @@ class SignInUseCases:
             )
         if issued is not None:
             link = f"{base}/{issued.token}"
-            message = sign_in_message(self._mail, address, link, self._minutes)
             self._outbox.send(
-                [(address, message)], f"the sign-in link for candidate {issued.candidate_id}"
+                lambda: [(address, sign_in_message(self._mail, address, link, self._minutes))],
+                f"the sign-in link for candidate {issued.candidate_id}",
             )
         return self._minutes
 
